@@ -1,0 +1,149 @@
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import Channel, Reservation, ReservationEvent
+
+
+class ProfessionalFilter(admin.SimpleListFilter):
+    """Lists professionals only: a plain FK filter would list every patient too."""
+
+    title = _("professional")
+    parameter_name = "professional"
+
+    def lookups(self, request, model_admin):
+        from accounts.models import User
+
+        professionals = User.objects.filter(professional_profile__isnull=False).select_related(
+            "professional_profile"
+        )
+        return [(str(u.pk), u.display_name) for u in professionals]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(professional_id=self.value())
+        return queryset
+
+
+class ReservationEventInline(admin.TabularInline):
+    model = ReservationEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "from_status", "to_status", "actor", "channel", "reason")
+    readonly_fields = fields
+    ordering = ("at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ("start_time", "client", "professional", "session_modality", "status")
+    list_filter = ("status", "session_modality", ProfessionalFilter, "start_time")
+    search_fields = (
+        "client__email",
+        "client__first_name",
+        "client__last_name",
+        "professional__email",
+        "professional__first_name",
+        "professional__last_name",
+        "professional__professional_profile__display_name",
+    )
+    date_hierarchy = "start_time"
+    autocomplete_fields = ("client", "professional")
+    list_select_related = ("client", "professional")
+    readonly_fields = ("id", "created_at", "cancelled_at", "cancelled_by", "cancellation_reason")
+    fields = (
+        "id",
+        "client",
+        "professional",
+        "start_time",
+        "end_time",
+        "session_modality",
+        "status",
+        "created_at",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+    )
+    inlines = [ReservationEventInline]
+    actions = ["confirm_selected", "cancel_selected"]
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status changes go through the actions, which record who and when.
+        if obj is not None:
+            return (*self.readonly_fields, "status")
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        # Reservations are never deleted: cancel them.
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            ReservationEvent.objects.create(
+                reservation=obj,
+                action=ReservationEvent.Action.CREATED,
+                to_status=obj.status,
+                actor=request.user,
+                channel=Channel.ADMIN,
+            )
+
+    @admin.action(description=_("Confirm selected reservations"), permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        done = sum(
+            r.confirm(by=request.user, channel=Channel.ADMIN)
+            for r in queryset.filter(status="PENDING")
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d reservation confirmed.", "%(n)d reservations confirmed.", done)
+            % {"n": done},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Cancel selected reservations"), permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for r in queryset.filter(Q(status="PENDING") | Q(status="CONFIRMED")).select_related(
+            "professional__professional_profile"
+        ):
+            done += r.cancel(by=request.user, channel=Channel.ADMIN, by_staff=True) is None
+        self.message_user(
+            request,
+            ngettext("%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done)
+            % {"n": done},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ReservationEvent)
+class ReservationEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "reservation", "action", "from_status", "to_status", "actor", "channel")
+    list_filter = ("action", "channel", "at")
+    search_fields = ("reservation__id", "actor__email", "reservation__client__email")
+    date_hierarchy = "at"
+    list_select_related = ("reservation__client", "actor")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

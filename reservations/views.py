@@ -1,0 +1,79 @@
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from .models import Channel, Reservation
+
+HISTORY_PAGE_SIZE = 20
+
+
+def login_required(view):
+    """Like Django's, but an htmx request is sent to the login page as a whole page,
+    not answered with a login form swapped into a table row."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            login_url = reverse("account_login") + "?next=" + reverse("dashboard")
+            return HttpResponseClientRedirect(login_url)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+def _get_reservation_for_client(request, pk):
+    # Someone else's reservation and a missing one are the same 404.
+    return get_object_or_404(Reservation.objects.with_people(), pk=pk, client=request.user)
+
+
+def _history_page(request):
+    paginator = Paginator(Reservation.objects.history_for(request.user), HISTORY_PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+@login_required
+def dashboard(request):
+    now = timezone.now()
+    ctx = {"now": now, "page": _history_page(request)}
+    if request.htmx and request.htmx.target == "history":
+        return render(request, "reservations/dashboard.html#history", ctx)
+    ctx["current"] = Reservation.objects.current_for(request.user, now)
+    return render(request, "reservations/dashboard.html", ctx)
+
+
+@require_POST
+@login_required
+def cancel(request, pk):
+    reservation = _get_reservation_for_client(request, pk)
+    now = timezone.now()
+    reason = request.POST.get("reason", "").strip()[:2000]
+    refusal = reservation.cancel(by=request.user, channel=Channel.PAGE, reason=reason, now=now)
+    if refusal:
+        message, level = str(refusal), messages.ERROR
+    else:
+        message, level = _("Your session was cancelled."), messages.SUCCESS
+
+    if not request.htmx:
+        messages.add_message(request, level, message)
+        return redirect("dashboard")
+
+    # Everything the page shows of this reservation is swapped out-of-band: its history row,
+    # the current-turn card (which may now show the next session) and the announcement.
+    ctx = {
+        "now": now,
+        "reservation": reservation,
+        "current": Reservation.objects.current_for(request.user, now),
+        "result_message": message,
+        "result_ok": refusal is None,
+    }
+    return render(request, "reservations/dashboard.html#cancel-result", ctx)

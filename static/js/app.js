@@ -1,0 +1,43 @@
+// Small behaviours on top of htmx. No inline scripts anywhere, so a strict CSP holds.
+(function () {
+  "use strict";
+
+  function flash(text, kind) {
+    var area = document.getElementById("flash");
+    if (!area) return;
+    var p = document.createElement("p");
+    p.className = "flash flash--" + (kind || "error");
+    p.textContent = text;
+    area.replaceChildren(p);
+    area.focus();
+  }
+
+  // A cancel answers with a new announcement for #flash: focus it, because the button the
+  // user pressed has just been replaced. (The form itself is detached by then, so its own
+  // htmx events never reach the document.)
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "flash") target.focus();
+  });
+  // After paging the history, start reading from its heading.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "history") {
+      var title = document.getElementById("history-title");
+      if (title) title.focus();
+    }
+  });
+
+  // htmx 2 does not swap error responses: tell the user, change nothing on the page.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var text = document.body.dataset.msgServerError || "Something went wrong. Nothing was changed; please try again.";
+    if (xhr && xhr.status === 503) {
+      text = document.body.dataset.msgUnavailable || text;
+    }
+    flash(text, "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash(document.body.dataset.msgNetworkError || "No connection. Nothing was changed; please try again.", "error");
+  });
+})();

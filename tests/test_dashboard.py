@@ -1,0 +1,172 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client):
+    r = client.get("/dashboard/")
+    assert r.status_code == 302
+    assert r["Location"].startswith("/accounts/login/?next=/dashboard/")
+
+
+def test_dashboard_without_slash_and_root_redirect_to_it(client, patient):
+    client.force_login(patient)
+    assert client.get("/dashboard")["Location"] == "/dashboard/"
+    assert client.get("/")["Location"] == "/dashboard/"
+
+
+def test_it_greets_the_patient_by_first_name(client, patient):
+    client.force_login(patient)
+    r = client.get("/dashboard/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "Hola, bienvenido Lucía" in html
+    assert "Gestioná tus turnos y revisá tu historial de sesiones" in html
+    assert '<html lang="es-ar">' in html
+
+
+def test_it_shows_the_nearest_upcoming_turn(client, patient, make_reservation, frozen_now):
+    later = make_reservation(patient, NOW + timedelta(days=9))
+    nearest = make_reservation(patient, NOW + timedelta(days=3), status="PENDING")
+    make_reservation(patient, NOW + timedelta(days=1), status="CANCELLED")
+    make_reservation(patient, NOW - timedelta(days=2))
+    client.force_login(patient)
+    r = client.get("/dashboard/")
+    assert r.context["current"] == nearest
+    card = _section(r, "current-turn")
+    assert f'data-reservation-id="{nearest.pk}"' in card
+    assert str(later.pk) not in card
+    assert "Tu próximo turno" in card
+    # Friday 13 March 2026, 12:00 in Buenos Aires (15:00 UTC), 45 minutes.
+    assert "viernes 13 de marzo, 12:00 – 12:45 (45 min)" in card
+    assert "Lic. Carolina Gómez" in card
+    assert "Virtual" in card
+    assert "Pendiente" in card
+
+
+def test_it_shows_the_session_in_progress_as_the_current_turn(
+    client, patient, make_reservation, frozen_now
+):
+    live = make_reservation(patient, NOW - timedelta(minutes=15), minutes=50)
+    make_reservation(patient, NOW + timedelta(days=2))
+    client.force_login(patient)
+    r = client.get("/dashboard/")
+    assert r.context["current"] == live
+    card = _section(r, "current-turn")
+    assert "Sesión en curso" in card
+    assert "Esta sesión está en curso" in card
+    assert "cancel-form" not in card
+
+
+def test_it_says_so_when_there_is_no_upcoming_turn(client, patient, make_reservation, frozen_now):
+    make_reservation(patient, NOW - timedelta(days=2))
+    make_reservation(patient, NOW + timedelta(days=4), status="CANCELLED")
+    client.force_login(patient)
+    r = client.get("/dashboard/")
+    assert r.context["current"] is None
+    assert "No tenés turnos próximos." in _section(r, "current-turn")
+
+
+def test_history_lists_everything_newest_first(client, patient, make_reservation, frozen_now):
+    past = make_reservation(patient, NOW - timedelta(days=7))
+    cancelled = make_reservation(patient, NOW + timedelta(days=4), status="CANCELLED")
+    upcoming = make_reservation(patient, NOW + timedelta(days=2))
+    client.force_login(patient)
+    r = client.get("/dashboard/")
+    assert list(r.context["page"].object_list) == [cancelled, upcoming, past]
+    history = _section(r, "history")
+    positions = [
+        history.index(f'data-reservation-id="{x.pk}"') for x in (cancelled, upcoming, past)
+    ]
+    assert positions == sorted(positions)
+    assert "Ya cancelado" in history
+    assert "Esta sesión ya pasó" in history
+
+
+def test_history_is_paged_by_twenty(client, patient, make_reservation, frozen_now):
+    made = [make_reservation(patient, NOW - timedelta(days=i + 1)) for i in range(45)]
+    client.force_login(patient)
+    first = client.get("/dashboard/")
+    assert len(first.context["page"].object_list) == 20
+    assert first.context["page"].object_list[0] == made[0]
+    third = client.get("/dashboard/?page=3")
+    assert [r.pk for r in third.context["page"].object_list] == [r.pk for r in made[40:]]
+    assert "Página 3 de 3" in third.content.decode()
+    # Out-of-range or junk page numbers fall back to a real page instead of an error.
+    assert client.get("/dashboard/?page=99").context["page"].number == 3
+    assert client.get("/dashboard/?page=abc").context["page"].number == 1
+
+
+def test_htmx_paging_returns_only_the_history_block(client, patient, make_reservation):
+    for i in range(25):
+        make_reservation(patient, NOW - timedelta(days=i + 1))
+    client.force_login(patient)
+    r = client.get("/dashboard/?page=2", headers={"HX-Request": "true", "HX-Target": "history"})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert html.lstrip().startswith('<section id="history"')
+    assert "<html" not in html
+    assert html.count("data-reservation-id=") == 5
+
+
+def test_it_never_shows_another_patients_reservations(
+    client, patient, other_patient, make_reservation, frozen_now
+):
+    mine = make_reservation(patient, NOW + timedelta(days=3))
+    theirs = make_reservation(other_patient, NOW + timedelta(days=2))
+    theirs_past = make_reservation(other_patient, NOW - timedelta(days=2))
+    client.force_login(patient)
+    html = client.get("/dashboard/").content.decode()
+    assert str(mine.pk) in html
+    assert str(theirs.pk) not in html
+    assert str(theirs_past.pk) not in html
+    assert "martin@example.com" not in html
+
+
+def test_the_number_of_queries_does_not_grow_with_history(client, patient, make_reservation):
+    make_reservation(patient, NOW + timedelta(days=3))
+    client.force_login(patient)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/dashboard/").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for i in range(60):
+        make_reservation(patient, NOW - timedelta(days=i + 1))
+    # session, user, current turn, history count, history page
+    assert few == count() == 5
+
+
+def test_times_are_shown_in_the_patients_time_zone(client, patient, make_reservation, frozen_now):
+    patient.time_zone = "Europe/Madrid"
+    patient.save()
+    make_reservation(patient, NOW + timedelta(days=3))
+    client.force_login(patient)
+    card = _section(client.get("/dashboard/"), "current-turn")
+    # 15:00 UTC is 16:00 in Madrid in March (CET, before the DST change on the 29th).
+    assert "viernes 13 de marzo, 16:00 – 16:45 (45 min)" in card
+
+
+def test_near_turns_read_today_and_tomorrow(client, patient, make_reservation, frozen_now):
+    make_reservation(patient, NOW + timedelta(hours=3))
+    make_reservation(patient, NOW + timedelta(days=1))
+    client.force_login(patient)
+    html = _section(client.get("/dashboard/"), "history")
+    assert "hoy, 15:00 – 15:45 (45 min)" in html
+    assert "mañana, 12:00 – 12:45 (45 min)" in html
+
+
+def _section(response, element_id):
+    """The HTML of the element with this id (up to the end of its <section>)."""
+    html = response.content.decode()
+    start = html.index(f'id="{element_id}"')
+    end = html.index("</section>", start)
+    return html[start:end]

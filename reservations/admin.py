@@ -1,9 +1,22 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Channel, Reservation, ReservationEvent
+from .models import OVERLAP_MESSAGE, Channel, Reservation, ReservationEvent, is_overlap_error
+
+
+class DoubleBooked(Exception):
+    """A concurrent booking won the slot between the form's check and our write."""
+
+
+def _jsonable(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value) if value is not None else None
 
 
 class ProfessionalFilter(admin.SimpleListFilter):
@@ -30,7 +43,7 @@ class ReservationEventInline(admin.TabularInline):
     model = ReservationEvent
     extra = 0
     can_delete = False
-    fields = ("at", "action", "from_status", "to_status", "actor", "channel", "reason")
+    fields = ("at", "action", "from_status", "to_status", "actor", "channel", "reason", "changes")
     readonly_fields = fields
     ordering = ("at",)
 
@@ -91,16 +104,51 @@ class ReservationAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except DoubleBooked:
+            # The form's own check passed, the database's did not: someone booked it meanwhile.
+            self.message_user(request, OVERLAP_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            ReservationEvent.objects.create(
-                reservation=obj,
-                action=ReservationEvent.Action.CREATED,
-                to_status=obj.status,
-                actor=request.user,
-                channel=Channel.ADMIN,
-            )
+        try:
+            if change:
+                with transaction.atomic():
+                    self._save_changes(request, obj, form)
+            else:
+                obj.insert(by=request.user, channel=Channel.ADMIN)
+        except ValidationError as exc:
+            raise DoubleBooked from exc
+        except IntegrityError as exc:
+            if is_overlap_error(exc):
+                raise DoubleBooked from exc
+            raise
+
+    def _save_changes(self, request, obj, form):
+        # Save only what staff changed, so a patient's cancel written meanwhile is not undone.
+        changed = [f for f in form.changed_data if f in {f.name for f in obj._meta.fields}]
+        if not changed:
+            return
+        old = Reservation.objects.get(pk=obj.pk)
+        obj.save(update_fields=changed)
+        rescheduled = {"start_time", "end_time"} & set(changed)
+        ReservationEvent.objects.create(
+            reservation=obj,
+            action=ReservationEvent.Action.RESCHEDULED
+            if rescheduled
+            else ReservationEvent.Action.CHANGED,
+            from_status=old.status,
+            to_status=old.status,
+            actor=request.user,
+            channel=Channel.ADMIN,
+            changes={
+                f: [_jsonable(getattr(old, attname)), _jsonable(getattr(obj, attname))]
+                for f in changed
+                for attname in [obj._meta.get_field(f).attname]
+            },
+        )
 
     @admin.action(description=_("Confirm selected reservations"), permissions=["change"])
     def confirm_selected(self, request, queryset):

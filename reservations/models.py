@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,16 @@ class Channel(models.TextChoices):
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
+
+# Named by the database guards against double booking (migration 0002) in their errors.
+OVERLAP_MARKER = "reservation_no_overlap"
+OVERLAP_MESSAGE = _(
+    "This time overlaps another session of the same professional or the same patient."
+)
+
+
+def is_overlap_error(exc):
+    return OVERLAP_MARKER in str(exc)
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,67 @@ class Reservation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.start_time:%Y-%m-%d %H:%M} · {self.client} · {self.get_status_display()}"
+        start = timezone.localtime(self.start_time)
+        return f"{start:%Y-%m-%d %H:%M} · {self.client} · {self.get_status_display()}"
+
+    def clean(self):
+        if self.start_time and self.end_time:
+            if self.end_time <= self.start_time:
+                raise ValidationError({"end_time": _("The end must be after the start.")})
+            if self.status != Status.CANCELLED and self.overlapping().exists():
+                raise ValidationError(OVERLAP_MESSAGE, code="overlap")
+
+    def overlapping(self):
+        """Non-cancelled reservations of the same professional or patient that overlap this one."""
+        return (
+            Reservation.objects.exclude(pk=self.pk)
+            .exclude(status=Status.CANCELLED)
+            .filter(
+                Q(professional_id=self.professional_id) | Q(client_id=self.client_id),
+                start_time__lt=self.end_time,
+                end_time__gt=self.start_time,
+            )
+        )
+
+    @classmethod
+    def book(cls, *, by, channel, **fields):
+        """Create a reservation and its "created" event, or raise ValidationError.
+
+        clean() gives the friendly answer in the common case; the database guard decides races:
+        of two overlapping bookings written at the same time, exactly one is stored.
+        """
+        reservation = cls(**fields)
+        reservation.full_clean()
+        return reservation.insert(by=by, channel=channel)
+
+    def insert(self, *, by, channel):
+        """Write this validated, new reservation with its "created" event.
+
+        Two overlapping inserts check each other's uncommitted rows under two exclusion
+        constraints and can deadlock; PostgreSQL aborts one. Trying again then meets the
+        committed winner, and the loser gets the overlap message like anyone else.
+        """
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    self.save(force_insert=True)
+                    ReservationEvent.objects.create(
+                        reservation=self,
+                        action=ReservationEvent.Action.CREATED,
+                        to_status=self.status,
+                        actor=by,
+                        channel=channel,
+                        at=self.created_at,
+                    )
+                return self
+            except IntegrityError as exc:
+                if is_overlap_error(exc):
+                    raise ValidationError(OVERLAP_MESSAGE, code="overlap") from exc
+                raise
+            except OperationalError as exc:
+                if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != "40P01":
+                    raise
+        raise AssertionError("unreachable")
 
     @property
     def duration(self):
@@ -236,6 +307,8 @@ class ReservationEvent(models.Model):
         CREATED = "created", _("Created")
         CONFIRMED = "confirmed", _("Confirmed")
         CANCELLED = "cancelled", _("Cancelled")
+        RESCHEDULED = "rescheduled", _("Rescheduled")
+        CHANGED = "changed", _("Changed")
 
     reservation = models.ForeignKey(
         Reservation,
@@ -256,6 +329,8 @@ class ReservationEvent(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     reason = models.TextField(_("reason"), blank=True)
+    # For edits: {"field": [old, new]} of what staff changed (times as ISO 8601 UTC).
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
     at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile, User
-from reservations.models import Channel, Modality, Reservation, ReservationEvent, Status
+from reservations.models import Channel, Modality, Reservation, Status
 
 DEMO_PASSWORD = "turnos-demo-2026"
 PATIENT = "paciente@turnos.example"
@@ -64,7 +64,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:32} {DEMO_PASSWORD}   {role}")
 
     def _book(self, client, professional, start, status, minutes=45, modality=Modality.VIRTUAL):
-        reservation = Reservation.objects.create(
+        return Reservation.book(
+            by=None,
+            channel=Channel.SYSTEM,
             client=client,
             professional=professional,
             start_time=start,
@@ -73,14 +75,6 @@ class Command(BaseCommand):
             session_modality=modality,
             created_at=start - timedelta(days=10),
         )
-        ReservationEvent.objects.create(
-            reservation=reservation,
-            action=ReservationEvent.Action.CREATED,
-            to_status=status,
-            channel=Channel.SYSTEM,
-            at=reservation.created_at,
-        )
-        return reservation
 
     def _create_history(self, patient, professional, second_pro):
         now = timezone.now().replace(minute=0, second=0, microsecond=0)

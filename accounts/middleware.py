@@ -1,3 +1,4 @@
+import time
 import zoneinfo
 
 from django.utils import timezone
@@ -18,4 +19,30 @@ class UserTimezoneMiddleware:
                 timezone.deactivate()
         else:
             timezone.deactivate()
+        return self.get_response(request)
+
+
+class SessionIdleTimeoutMiddleware:
+    """Log out a session that has been idle longer than SESSION_IDLE_TIMEOUT seconds.
+
+    The last-seen time is rewritten at most once a minute, so an active patient costs one
+    session write a minute, not one per request.
+    """
+
+    KEY = "_last_seen"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.contrib.auth import logout
+
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get(self.KEY)
+            if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
+                logout(request)
+            elif last_seen is None or now - last_seen >= 60:
+                request.session[self.KEY] = now
         return self.get_response(request)

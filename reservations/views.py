@@ -1,9 +1,11 @@
+import logging
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from .models import Channel, Reservation
 
 HISTORY_PAGE_SIZE = 20
+logger = logging.getLogger("turnos.security")
 
 
 def login_required(view):
@@ -32,8 +35,12 @@ def login_required(view):
 
 
 def _get_reservation_for_client(request, pk):
-    # Someone else's reservation and a missing one are the same 404.
-    return get_object_or_404(Reservation.objects.with_people(), pk=pk, client=request.user)
+    # Someone else's reservation and a missing one are the same 404 (and the same log line).
+    try:
+        return Reservation.objects.with_people().get(pk=pk, client=request.user)
+    except Reservation.DoesNotExist:
+        logger.warning("refused access to reservation %s", pk)
+        raise Http404 from None
 
 
 def _history_page(request):
@@ -56,7 +63,8 @@ def dashboard(request):
 def cancel(request, pk):
     reservation = _get_reservation_for_client(request, pk)
     now = timezone.now()
-    reason = request.POST.get("reason", "").strip()[:2000]
+    # PostgreSQL text cannot hold NUL; a reason is free text, so drop it rather than fail.
+    reason = request.POST.get("reason", "").replace("\x00", "").strip()[:2000]
     refusal = reservation.cancel(by=request.user, channel=Channel.PAGE, reason=reason, now=now)
     if refusal:
         message, level = str(refusal), messages.ERROR

@@ -196,10 +196,87 @@ if not DEBUG:
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
     TEMPLATES[0]["OPTIONS"]["debug"] = False
 
+
+# --- Hardening: CSP, cookies, login throttling, idle sessions, caches -------------------------
+
+# A strict Content-Security-Policy everywhere (development too, so tests catch violations):
+# no inline scripts or styles, nothing from other origins, no framing.
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+
+if not DEBUG:
+    # __Host- cookies: HTTPS only, this host only, path / — no subdomain can set or read them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Log out after this long without a request (the session also ends SESSION_COOKIE_AGE after
+# login at the latest). accounts.middleware.SessionIdleTimeoutMiddleware enforces it.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 60 * 60)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.UserTimezoneMiddleware"),
+    "accounts.middleware.SessionIdleTimeoutMiddleware",
+)
+
+# Login throttling (django-allauth), per address and per account. The admin login goes through
+# the same form (reservations_site/urls.py). Behind a load balancer, set TRUSTED_PROXY_COUNT to
+# the number of proxies that append to X-Forwarded-For, or every patient shares the proxy's limit.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Rate-limit counters live in the cache: with several server processes they must share one.
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Requests carry an id through the logs; see reservations_site/logging.py.
+MIDDLEWARE.insert(0, "reservations_site.logging.RequestContextMiddleware")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request": {"()": "reservations_site.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "reservations_site.logging.UTCFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s request=%(request_id)s "
+            "user=%(user_id)s path=%(path)s %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+# A database that does not answer in time is an outage (503), not a hung worker.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options", f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10000)}"
+    )

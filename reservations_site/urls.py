@@ -1,7 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from . import views
+
+# The admin logs in through allauth's form, so it shares its rate limits.
+admin.site.login = secure_admin_login(admin.site.login)
+handler500 = "reservations_site.views.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

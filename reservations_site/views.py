@@ -1,6 +1,9 @@
+import sys
+
 from django.db import connection
-from django.db.utils import DatabaseError
-from django.http import JsonResponse
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -25,3 +28,25 @@ def healthz(request):
             {"status": "unavailable", "database": "down"}, status=503, headers={"Retry-After": "30"}
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def server_error(request):
+    """handler500: a plain page, no stack trace, nothing that needs the database.
+
+    If the error came from the database (down, unreachable, timing out), say so with a 503 and
+    Retry-After: the site recovers by itself when the database returns (connections are health
+    checked before reuse).
+    """
+    exc = sys.exc_info()[1]
+    unavailable = isinstance(exc, DATABASE_ERRORS)
+    status = 503 if unavailable else 500
+    headers = {"Retry-After": "30"} if unavailable else {}
+    if request.headers.get("HX-Request") == "true":
+        template = "errors/fragment.html"
+    else:
+        template = "errors/503.html" if unavailable else "errors/500.html"
+    body = loader.get_template(template).render({"unavailable": unavailable})
+    return HttpResponse(body, status=status, headers=headers)

@@ -1,0 +1,23 @@
+import logging
+import time
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+logger = logging.getLogger("turnos.security")
+
+
+@receiver(user_login_failed)
+def log_failed_login(sender, credentials, request=None, **kwargs):
+    # The address, not the email typed: logs must not collect who tried which account.
+    address = request.META.get("REMOTE_ADDR", "-") if request is not None else "-"
+    logger.warning("login failed from %s", address)
+
+
+@receiver(user_logged_in)
+def start_idle_clock(sender, request, user, **kwargs):
+    # Logging in counts as activity; the first page after it need not write the session again.
+    if request is not None and hasattr(request, "session"):
+        from .middleware import SessionIdleTimeoutMiddleware
+
+        request.session[SessionIdleTimeoutMiddleware.KEY] = int(time.time())

@@ -56,7 +56,7 @@ class ReservationEventInline(admin.TabularInline):
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
-    list_display = ("start_time", "client", "professional", "session_modality", "status")
+    list_display = ("start_time", "patient_name", "professional_name", "session_modality", "status")
     list_filter = ("status", "session_modality", ProfessionalFilter, "start_time")
     search_fields = (
         "client__email",
@@ -69,7 +69,7 @@ class ReservationAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "start_time"
     autocomplete_fields = ("client", "professional")
-    list_select_related = ("client", "professional")
+    list_select_related = ("client", "professional__professional_profile")
     readonly_fields = ("id", "created_at", "cancelled_at", "cancelled_by", "cancellation_reason")
     fields = (
         "id",
@@ -88,6 +88,14 @@ class ReservationAdmin(admin.ModelAdmin):
     actions = ["confirm_selected", "cancel_selected"]
     list_per_page = 50
     show_full_result_count = False
+
+    @admin.display(description=_("patient"), ordering="client__last_name")
+    def patient_name(self, obj):
+        return obj.client.get_full_name() or obj.client.email
+
+    @admin.display(description=_("professional"), ordering="professional__last_name")
+    def professional_name(self, obj):
+        return obj.professional.display_name
 
     def get_readonly_fields(self, request, obj=None):
         # Status changes go through the actions, which record who and when.

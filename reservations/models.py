@@ -340,4 +340,4 @@ class ReservationEvent(models.Model):
         indexes = [models.Index(fields=["reservation", "at"], name="event_reservation_at")]
 
     def __str__(self):
-        return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_action_display()} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             end_time=start + timedelta(minutes=minutes),
             status=status,
             session_modality=modality,
-            created_at=start - timedelta(days=10),
+            created_at=min(start - timedelta(days=10), timezone.now()),
         )
 
     def _create_history(self, patient, professional, second_pro):

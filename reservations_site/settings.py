@@ -280,3 +280,24 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["OPTIONS"].setdefault(
         "options", f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10000)}"
     )
+
+# JSON API (api/, django-ninja) and token login for apps (allauth headless).
+# The browser keeps using the server-rendered allauth pages; apps log in at
+# POST /_allauth/app/v1/auth/login and send `Authorization: Bearer <meta.access_token>`.
+INSTALLED_APPS += ["allauth.headless", "ninja", "api"]  # "ninja" serves Swagger UI locally
+HEADLESS_ONLY = False
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+# RS256 when JWT_PRIVATE_KEY holds an RSA private key (PEM; "\n" escapes allowed), else HS256
+# signed with SECRET_KEY: this site both issues and checks its tokens, so a shared secret is
+# enough until another service must verify them (then use RS256 and publish the public key).
+HEADLESS_JWT_PRIVATE_KEY = env("JWT_PRIVATE_KEY").replace("\\n", "\n")
+HEADLESS_JWT_ALGORITHM = "RS256" if HEADLESS_JWT_PRIVATE_KEY else "HS256"
+# Access tokens live 15 minutes; apps renew them with the refresh token (1 day).
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = env_int("JWT_ACCESS_TOKEN_LIFETIME", 15 * 60)
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env_int("JWT_REFRESH_TOKEN_LIFETIME", 24 * 60 * 60)
+# Each request re-reads the token's session: logging out, a password change or deactivating
+# the user revokes access tokens at once instead of when they expire (two small queries).
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
+# Requests per authenticated user to /api/ (per server process: the cache is local memory).
+API_RATE_LIMIT = env("API_RATE_LIMIT", "120/min")

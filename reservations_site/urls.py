@@ -13,6 +13,8 @@ urlpatterns = [
     path("livez", views.livez, name="livez"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("reservations.urls")),
 ]

@@ -1,0 +1,268 @@
+"""The JSON API: the original platform's reservations contract, with ownership and cancelling
+instead of deleting.
+
+Every answer is an envelope, `{"status": <code>, "data": ..., "message": "..."}`; errors carry no
+`data`. Who may do what is decided in `_reservations_for` (one line per view).
+"""
+
+import logging
+from uuid import UUID
+
+from allauth.headless.contrib.ninja.security import JWTTokenAuth
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import HttpError, ValidationError
+from ninja.openapi.docs import Swagger
+from ninja.security import SessionAuth
+from ninja.throttling import UserRateThrottle
+from pydantic import Field
+
+from accounts.models import User
+from reservations.models import Channel, Reservation
+
+from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
+
+logger = logging.getLogger(__name__)
+
+# Messages for errors ninja raises itself (its own texts are English and terse).
+ERROR_MESSAGES = {
+    400: _("Invalid request."),
+    401: _("Authentication required: log in or send an access token."),
+    403: _("CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value."),
+    404: _("Not found."),
+    405: _("Method not allowed."),
+    429: _("Too many requests: try again in a moment."),
+    500: _("Something went wrong on our side. Try again later."),
+}
+# What each error means, for the OpenAPI document.
+ERROR_DESCRIPTIONS = {
+    400: "Malformed query parameter.",
+    401: "No credentials, or an invalid or expired access token.",
+    403: "Session DELETE without a valid X-CSRFToken header.",
+    404: "Missing, malformed or someone else's id: the same answer for all three.",
+    405: "Another method on this path; the Allow header lists the right ones.",
+    409: "The cancellation rule refuses (notice period, session in progress or past).",
+    429: "Too many requests from this user; the Retry-After header says for how long.",
+    500: "Unexpected error (logged; no details are sent).",
+}
+
+
+class ApiError(HttpError):
+    """An error whose message is already meant for the person reading it."""
+
+
+class BearerAuth(JWTTokenAuth):
+    """allauth's JWT access token (`Authorization: Bearer …`), documented as HTTP bearer.
+
+    Unlike allauth's class, a request that sends an Authorization header is decided here: a bad
+    or expired token is a 401 rather than a fall-through to the session (which would answer a
+    Bearer DELETE with a CSRF error)."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+    openapi_bearerFormat = "JWT"
+    openapi_description = (
+        "Access token from `POST /_allauth/app/v1/auth/login` (`meta.access_token`). "
+        "No CSRF token is needed."
+    )
+
+    def __call__(self, request):
+        if "HTTP_AUTHORIZATION" not in request.META:
+            return None
+        if super().__call__(request) is None:
+            raise ApiError(401, _("The access token is invalid or has expired."))
+        return request.user
+
+
+class BrowserSessionAuth(SessionAuth):
+    """The logged-in browser's session cookie; unsafe methods need the X-CSRFToken header."""
+
+    openapi_description = (
+        "The site's session cookie (log in at /accounts/login/). DELETE also needs the "
+        "`X-CSRFToken` header carrying the `csrftoken` cookie's value."
+    )
+
+    def __call__(self, request):
+        # Without a logged-in session there is nothing to protect from CSRF: answer 401, not 403.
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
+class UserThrottle(UserRateThrottle):
+    """Per-user rate from settings.API_RATE_LIMIT, read on each request so it can be changed."""
+
+    def __init__(self):
+        pass
+
+    def allow_request(self, request):
+        self.rate = settings.API_RATE_LIMIT
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+api = NinjaAPI(
+    title="Turnos API",
+    version="1",
+    description=(
+        "The reservations API of the original web client, at `/api`. Every answer, error or "
+        "not, is a JSON envelope `{status, data?, message}`. A patient sees only their own "
+        "reservations; anything else is the same 404 as an id that does not exist. Cancelling "
+        "(DELETE) keeps the reservation and marks it CANCELLED, within the cancellation notice. "
+        "See docs/api.md."
+    ),
+    urls_namespace="api",
+    auth=[BearerAuth(), BrowserSessionAuth()],
+    throttle=[UserThrottle()],
+    # Swagger UI comes from ninja's static files; its validator badge would call swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
+)
+
+
+def envelope_response(request, status, message):
+    response = api.create_response(
+        request, {"status": status, "message": str(message)}, status=status
+    )
+    if status == 401:
+        response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    status = exc.status_code
+    own_message = isinstance(exc, ApiError)
+    message = exc.message if own_message else ERROR_MESSAGES.get(status, exc.message)
+    return envelope_response(request, status, message)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return envelope_response(request, 404, ERROR_MESSAGES[404])
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc):
+    # Ids are UUIDs: a malformed one is the same 404 as a missing one, never a hint.
+    if any(error.get("loc", ("",))[0] == "path" for error in exc.errors):
+        return envelope_response(request, 404, ERROR_MESSAGES[404])
+    return envelope_response(request, 400, ERROR_MESSAGES[400])
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request, exc):
+    logger.exception("API error on %s %s", request.method, request.path)
+    return envelope_response(request, 500, ERROR_MESSAGES[500])
+
+
+def _staff_may(user, action):
+    # Staff who may view (or change) reservations in the admin may do so here for any patient.
+    return user.is_staff and user.has_perm(f"reservations.{action}_reservation")
+
+
+def _reservation_for(user, pk, action):
+    """The user's own reservation, or (for staff with the permission) anyone's; else 404."""
+    reservations = Reservation.objects.all()
+    if not _staff_may(user, action):
+        reservations = reservations.filter(client=user)
+    return get_object_or_404(reservations, pk=pk)
+
+
+def route(method, path, *, ok, errors, **options):
+    """Registers the operation at `path` and, undocumented, at `path/`: the original client
+    calls paths without a trailing slash, and a trailing slash should work too.
+
+    `ok` is the 200 schema, `errors` the error codes it may answer (all in the envelope)."""
+    codes = sorted({401, 404, 405, 429, 500, *errors})
+    options["response"] = {200: ok, frozenset(codes): ErrorEnvelope}
+    options["openapi_extra"] = {
+        "responses": {code: {"description": ERROR_DESCRIPTIONS[code]} for code in codes}
+    }
+
+    def register(view):
+        getattr(api, method)(path + "/", include_in_schema=False, **options)(view)
+        return getattr(api, method)(path, **options)(view)
+
+    return register
+
+
+class CancelQuery(Schema):
+    reason: str = Field("", max_length=2000, description="Optional, recorded with the cancel.")
+
+
+@route(
+    "get",
+    "/reservations/user/{client_id}",
+    ok=ReservationListEnvelope,
+    errors=(),
+    summary="A patient's reservations",
+    description="Newest start_time first. Only the patient themself (or staff) may list them.",
+    tags=["reservations"],
+)
+def list_reservations(request, client_id: UUID):
+    user = request.user
+    others = client_id != user.pk
+    if others and not (_staff_may(user, "view") and User.objects.filter(pk=client_id).exists()):
+        raise Http404
+    reservations = Reservation.objects.filter(client_id=client_id).order_by("-start_time", "-id")
+    return {
+        "status": 200,
+        "data": list(reservations),
+        "message": "SOLICITASTE TODAS LAS RESERVAS DEL USUARIO CON EL ID: "
+        f"{client_id} EXITOSAMENTE",
+    }
+
+
+@route(
+    "get",
+    "/reservations/{id}",
+    ok=ReservationEnvelope,
+    errors=(),
+    summary="One reservation",
+    description="404 for an id that is missing, malformed or someone else's.",
+    tags=["reservations"],
+)
+def get_reservation(request, id: UUID):
+    reservation = _reservation_for(request.user, id, "view")
+    return {
+        "status": 200,
+        "data": reservation,
+        "message": f"SOLICITASTE LA RESERVA CON EL ID: {id} EXITOSAMENTE",
+    }
+
+
+@route(
+    "delete",
+    "/reservations/{id}",
+    ok=CancelEnvelope,
+    errors=(400, 403, 409),
+    summary="Cancel a reservation",
+    description=(
+        "Cancels; nothing is deleted. The patient may cancel a PENDING or CONFIRMED session at "
+        "least the professional's notice period ahead (48 h by default); otherwise 409 with the "
+        "reason. Cancelling a cancelled reservation answers 200 and changes nothing. Staff with "
+        "the change permission may cancel anyone's at any time, as in the admin."
+    ),
+    tags=["reservations"],
+)
+def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
+    user = request.user
+    reservation = _reservation_for(user, id, "change")
+    refusal = reservation.cancel(
+        by=user,
+        channel=Channel.API,
+        reason=query.reason.strip(),
+        now=timezone.now(),
+        by_staff=reservation.client_id != user.pk,
+    )
+    if refusal is None:
+        message = f"CANCELASTE LA RESERVA CON EL ID: {id} EXITOSAMENTE"
+    elif refusal.code == "already_cancelled":
+        message = str(refusal)
+    else:
+        raise ApiError(409, str(refusal))
+    return {"status": 200, "data": [reservation], "message": message}

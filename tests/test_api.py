@@ -14,6 +14,7 @@ from django.test import Client
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
+from .test_accounts import _manage
 
 pytestmark = pytest.mark.django_db
 
@@ -461,16 +462,8 @@ def test_a_password_change_revokes_the_access_token(patient):
 
 
 def test_rs256_tokens_when_a_private_key_is_configured(settings, patient):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     settings.HEADLESS_JWT_ALGORITHM = "RS256"
-    settings.HEADLESS_JWT_PRIVATE_KEY = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    settings.HEADLESS_JWT_PRIVATE_KEY = _rsa_private_key_pem()
     token = get_token(patient.email)
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     client = Client(headers={"Authorization": f"Bearer {token}"})
@@ -481,6 +474,57 @@ def test_rs256_tokens_when_a_private_key_is_configured(settings, patient):
     )
     client = Client(headers={"Authorization": f"Bearer {forged}"})
     assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 401)
+
+
+def _rsa_private_key_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+SIGN_AND_CHECK = """
+from django.conf import settings
+from allauth.headless.tokens.strategies.jwt import internal
+token, _ = internal.create_token("access", sub="someone", sid="x", expires_in=60)
+print(settings.HEADLESS_JWT_ALGORITHM, internal.decode_token(token, "access")["sub"])
+"""
+
+
+def test_production_with_a_private_key_signs_rs256_in_a_fresh_process():
+    # A fresh process is where allauth's lazy cryptography import used to trip (see api/apps.py).
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": "prod-" + "s3cr3t-" * 10,
+        "ALLOWED_HOSTS": "turnos.example",
+        # As an environment variable may carry it: one line, newlines escaped.
+        "JWT_PRIVATE_KEY": _rsa_private_key_pem().replace("\n", "\\n"),
+    }
+    r = _manage("shell", "-c", SIGN_AND_CHECK, **production)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-2:] == ["RS256", "someone"]
+    r = _manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "api.I001" not in r.stdout + r.stderr
+
+
+def test_production_without_a_private_key_says_tokens_use_hs256():
+    r = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="prod-" + "s3cr3t-" * 10,
+        ALLOWED_HOSTS="turnos.example",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "api.I001" in r.stdout + r.stderr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from accounts.models import User
 from reservations.models import Channel, Reservation
+from reservations_site.views import DATABASE_ERRORS
 
 from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
 
@@ -37,6 +38,7 @@ ERROR_MESSAGES = {
     405: _("Method not allowed."),
     429: _("Too many requests: try again in a moment."),
     500: _("Something went wrong on our side. Try again later."),
+    503: _("The service is temporarily unavailable. Try again in a moment."),
 }
 # What each error means, for the OpenAPI document.
 ERROR_DESCRIPTIONS = {
@@ -48,6 +50,7 @@ ERROR_DESCRIPTIONS = {
     409: "The cancellation rule refuses (notice period, session in progress or past).",
     429: "Too many requests from this user; the Retry-After header says for how long.",
     500: "Unexpected error (logged; no details are sent).",
+    503: "The database is unavailable; the Retry-After header says when to try again.",
 }
 
 
@@ -155,6 +158,12 @@ def on_validation_error(request, exc):
 
 @api.exception_handler(Exception)
 def on_unexpected_error(request, exc):
+    # Like the site's handler500: a database outage is a 503 the client may retry.
+    if isinstance(exc, DATABASE_ERRORS):
+        logger.error("API database error on %s %s: %r", request.method, request.path, exc)
+        response = envelope_response(request, 503, ERROR_MESSAGES[503])
+        response["Retry-After"] = "30"
+        return response
     logger.exception("API error on %s %s", request.method, request.path)
     return envelope_response(request, 500, ERROR_MESSAGES[500])
 
@@ -177,7 +186,7 @@ def route(method, path, *, ok, errors, **options):
     calls paths without a trailing slash, and a trailing slash should work too.
 
     `ok` is the 200 schema, `errors` the error codes it may answer (all in the envelope)."""
-    codes = sorted({401, 404, 405, 429, 500, *errors})
+    codes = sorted({401, 404, 405, 429, 500, 503, *errors})
     options["response"] = {200: ok, frozenset(codes): ErrorEnvelope}
     options["openapi_extra"] = {
         "responses": {code: {"description": ERROR_DESCRIPTIONS[code]} for code in codes}

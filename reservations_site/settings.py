@@ -299,5 +299,5 @@ HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env_int("JWT_REFRESH_TOKEN_LIFETIME", 24
 # Each request re-reads the token's session: logging out, a password change or deactivating
 # the user revokes access tokens at once instead of when they expire (two small queries).
 HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
-# Requests per authenticated user to /api/ (per server process: the cache is local memory).
+# Requests per authenticated user to /api/, counted in the cache (shared when REDIS_URL is set).
 API_RATE_LIMIT = env("API_RATE_LIMIT", "120/min")

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
+from django.db import OperationalError
 from django.test import Client
 
 from reservations.models import Reservation
@@ -668,6 +669,20 @@ def test_an_unexpected_error_is_a_500_envelope_without_details(
     assert set(body) == {"status", "message"}
 
 
+def test_a_database_outage_is_a_503_envelope_with_retry_after(
+    monkeypatch, patient, make_reservation, frozen_now
+):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(Reservation, "cancel", unreachable)
+    reservation = make_reservation(patient, NOW + timedelta(days=7))
+    r = bearer_client(patient).delete(f"/api/reservations/{reservation.pk}")
+    assert set(assert_envelope(r, 503)) == {"status", "message"}
+    assert r["Retry-After"] == "30"
+    assert "connection refused" not in r.content.decode()
+
+
 # ---------------------------------------------------------------------------------------------
 # Documentation
 
@@ -704,7 +719,7 @@ def test_the_openapi_document_describes_everything():
         for operation in path.values()
         for code in operation["responses"]
     }
-    assert codes == {"200", "400", "401", "403", "404", "405", "409", "429", "500"}
+    assert codes == {"200", "400", "401", "403", "404", "405", "409", "429", "500", "503"}
     delete = doc["paths"]["/api/reservations/{id}"]["delete"]
     assert delete["security"] == [{"BearerAuth": []}, {"BrowserSessionAuth": []}]
 

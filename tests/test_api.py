@@ -432,6 +432,22 @@ def test_the_refresh_token_is_not_an_access_token(patient):
     assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 401)
 
 
+def test_the_refresh_token_renews_the_access_token(patient, frozen_now):
+    r = Client().post(
+        LOGIN_URL, {"email": patient.email, "password": PASSWORD}, content_type="application/json"
+    )
+    refresh = r.json()["meta"]["refresh_token"]
+    with time_machine.travel(NOW + timedelta(minutes=20), tick=False):
+        r = Client().post(
+            "/_allauth/app/v1/tokens/refresh",
+            {"refresh_token": refresh},
+            content_type="application/json",
+        )
+        assert r.status_code == 200, r.content
+        client = Client(headers={"Authorization": f"Bearer {r.json()['data']['access_token']}"})
+        assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 200)
+
+
 def test_a_wrong_password_gets_no_token(patient):
     r = Client().post(
         LOGIN_URL, {"email": patient.email, "password": "wrong"}, content_type="application/json"

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
+from django.db import connection
 from django.http import JsonResponse
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
@@ -32,8 +33,11 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture
-def api_schema(settings):
+def api_schema(settings, monkeypatch):
     settings.API_RATE_LIMIT = "100000/min"  # the fuzzer is one very busy user
+    # The real WSGI app closes "obsolete" connections around each request, which would end the
+    # test's transaction on PostgreSQL (Django's test client switches that off the same way).
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
     return schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
 

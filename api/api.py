@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 ERROR_MESSAGES = {
     400: _("Invalid request."),
     401: _("Authentication required: log in or send an access token."),
-    403: _("CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value."),
+    403: _("CSRF check failed: send the X-CSRFToken header with the CSRF cookie's value."),
     404: _("Not found."),
     405: _("Method not allowed."),
     429: _("Too many requests: try again in a moment."),
@@ -86,7 +86,7 @@ class BrowserSessionAuth(SessionAuth):
 
     openapi_description = (
         "The site's session cookie (log in at /accounts/login/). DELETE also needs the "
-        "`X-CSRFToken` header carrying the `csrftoken` cookie's value."
+        f"`X-CSRFToken` header carrying the `{settings.CSRF_COOKIE_NAME}` cookie's value."
     )
 
     def __call__(self, request):

@@ -587,13 +587,15 @@ MALFORMED_IDS = ["abc", "-1", "x" * 40, "%00", "0", "00000000-0000-0000-0000-000
 
 @pytest.mark.parametrize("auth", ["session", "bearer"])
 @pytest.mark.parametrize("bad_id", MALFORMED_IDS)
-def test_a_malformed_id_is_the_same_404_as_a_missing_one(
-    bad_id, auth, patient, make_reservation, frozen_now
+def test_a_malformed_id_is_the_same_404_as_a_missing_one_or_someone_elses(
+    bad_id, auth, patient, other_patient, make_reservation, frozen_now
 ):
     reservation = make_reservation(patient, NOW + timedelta(days=7))
     before = snapshot(reservation)
     client = client_for(patient, auth)
     missing = client.get("/api/reservations/00000000-0000-0000-0000-000000000000")
+    someone_elses = make_reservation(other_patient, NOW + timedelta(days=8))
+    assert client.get(f"/api/reservations/{someone_elses.pk}").content == missing.content
     for r in (
         client.get(f"/api/reservations/{bad_id}"),
         client.delete(f"/api/reservations/{bad_id}"),

@@ -7,10 +7,12 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.db import OperationalError
 from django.test import Client
+from django.utils import translation
 
 from reservations.models import Reservation
 
@@ -56,6 +58,12 @@ def client_for(user, auth):
     if user is None:
         return Client(enforce_csrf_checks=True)
     return bearer_client(user) if auth == "bearer" else session_client(user)
+
+
+def in_site_language(message):
+    # Error messages follow the request's language; without Accept-Language that is the site's.
+    with translation.override(django_settings.LANGUAGE_CODE):
+        return translation.gettext(message)
 
 
 def snapshot(reservation):
@@ -360,7 +368,7 @@ def test_an_expired_token_is_401_and_changes_nothing(patient, make_reservation, 
     with time_machine.travel(NOW + timedelta(minutes=15, seconds=1), tick=False):
         body = assert_envelope(client.delete(f"/api/reservations/{reservation.pk}"), 401)
         assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 401)
-    assert body["message"] == "The access token is invalid or has expired."
+    assert body["message"] == in_site_language("The access token is invalid or has expired.")
     assert snapshot(reservation) == before
     # Just before it expires it still works.
     with time_machine.travel(NOW + timedelta(minutes=14, seconds=59), tick=False):
@@ -555,7 +563,9 @@ def test_a_session_delete_without_the_csrf_header_is_403_and_changes_nothing(
     before = snapshot(reservation)
     client = csrf_client(patient)  # cookie present, X-CSRFToken header missing
     body = assert_envelope(client.delete(f"/api/reservations/{reservation.pk}"), 403)
-    assert "X-CSRFToken" in body["message"]
+    assert body["message"] == in_site_language(
+        "CSRF check failed: send the X-CSRFToken header with the CSRF cookie's value."
+    )
     r = client.delete(f"/api/reservations/{reservation.pk}", headers={"X-CSRFToken": "wrong" * 7})
     assert_envelope(r, 403)
     assert snapshot(reservation) == before

@@ -2,7 +2,7 @@
 instead of deleting.
 
 Every answer is an envelope, `{"status": <code>, "data": ..., "message": "..."}`; errors carry no
-`data`. Who may do what is decided in `_reservations_for` (one line per view).
+`data`. Who may do what is decided by `_staff_may` and `_reservation_for`.
 """
 
 import logging

@@ -14,6 +14,7 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import translation
 
+from accounts.models import User
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
@@ -76,6 +77,8 @@ def snapshot(reservation):
 def assert_envelope(response, status):
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json; charset=utf-8"
+    # Patients' appointments: never kept by a browser cache or a proxy.
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     body = response.json()
     assert body["status"] == status
     assert isinstance(body["message"], str) and body["message"]
@@ -454,6 +457,16 @@ def test_the_refresh_token_renews_the_access_token(patient, frozen_now):
         assert r.status_code == 200, r.content
         client = Client(headers={"Authorization": f"Bearer {r.json()['data']['access_token']}"})
         assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 200)
+
+
+def test_signup_stays_closed_through_the_app_endpoints(db):
+    r = Client().post(
+        "/_allauth/app/v1/auth/signup",
+        {"email": "new@example.com", "password": "a-long-secret-4242"},
+        content_type="application/json",
+    )
+    assert r.status_code == 403
+    assert not User.objects.filter(email="new@example.com").exists()
 
 
 def test_a_wrong_password_gets_no_token(patient):

@@ -618,7 +618,9 @@ def test_a_malformed_id_is_the_same_404_as_a_missing_one_or_someone_elses(
     client = client_for(patient, auth)
     missing = client.get("/api/reservations/00000000-0000-0000-0000-000000000000")
     someone_elses = make_reservation(other_patient, NOW + timedelta(days=8))
-    assert client.get(f"/api/reservations/{someone_elses.pk}").content == missing.content
+    not_yours = client.get(f"/api/reservations/{someone_elses.pk}")
+    assert not_yours.content == missing.content
+    assert sorted(not_yours.headers) == sorted(missing.headers)
     for r in (
         client.get(f"/api/reservations/{bad_id}"),
         client.delete(f"/api/reservations/{bad_id}"),

@@ -44,6 +44,12 @@ def server_error(request):
     unavailable = isinstance(exc, DATABASE_ERRORS)
     status = 503 if unavailable else 500
     headers = {"Retry-After": "30"} if unavailable else {}
+    if request.path.startswith("/api/"):
+        # The JSON API's envelope, even when the error happened before the API's own handlers.
+        from api.api import ERROR_MESSAGES  # lazily: the API imports this module
+
+        body = {"status": status, "message": str(ERROR_MESSAGES[status])}
+        return JsonResponse(body, status=status, headers=headers)
     if request.headers.get("HX-Request") == "true":
         template = "errors/fragment.html"
     else:

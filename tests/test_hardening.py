@@ -252,12 +252,14 @@ def test_a_database_outage_is_a_503_with_retry_after_and_no_trace():
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nothing",
         "DB_CONNECT_TIMEOUT": "2",
     }
-    health, page, fragment = _script("outage.py", "down", **outage)
+    health, page, api, fragment = _script("outage.py", "down", **outage)
     assert (health["status"], health["headers"]["Retry-After"]) == (503, "30")
     assert page["status"] == 503 and page["headers"]["Retry-After"] == "30"
     assert "<h1>" in page["body"] and "Traceback" not in page["body"]
     assert "psycopg" not in page["body"] and "127.0.0.1" not in page["body"]
     assert fragment["status"] == 503
+    assert api["status"] == 503 and api["headers"]["Retry-After"] == "30"
+    assert json.loads(api["body"])["status"] == 503
     assert fragment["body"].startswith('<p class="flash flash--error">')
 
 

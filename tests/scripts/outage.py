@@ -50,6 +50,9 @@ if __name__ == "__main__":
         request("GET", "/healthz")
         request("GET", "/dashboard/", {"Cookie": session})
         request(
+            "GET", "/api/reservations/00000000-0000-0000-0000-000000000000", {"Cookie": session}
+        )
+        request(
             "POST",
             "/reservations/00000000-0000-0000-0000-000000000000/cancel/",
             {

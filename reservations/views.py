@@ -71,9 +71,14 @@ def cancel(request, pk):
     else:
         message, level = _("Your session was cancelled."), messages.SUCCESS
 
+    # A cancel from the reservation's own page goes back there (and, with htmx, updates that
+    # page's card). Only this reservation's page is honoured, so `next` cannot redirect elsewhere.
+    detail_url = reverse("reservation_detail", args=[reservation.pk])
+    from_detail = request.POST.get("next") == detail_url
+
     if not request.htmx:
         messages.add_message(request, level, message)
-        return redirect("dashboard")
+        return redirect(detail_url if from_detail else "dashboard")
 
     # Everything the page shows of this reservation is swapped out-of-band: its history row,
     # the current-turn card (which may now show the next session) and the announcement.
@@ -84,4 +89,20 @@ def cancel(request, pk):
         "result_message": message,
         "result_ok": refusal is None,
     }
+    if from_detail:
+        ctx["next_url"] = detail_url
+        ctx["deadline"] = reservation.start_time - reservation.notice_period
+        return render(request, "reservations/detail.html#cancel-result", ctx)
     return render(request, "reservations/dashboard.html#cancel-result", ctx)
+
+
+@login_required
+def reservation_detail(request, pk):
+    reservation = _get_reservation_for_client(request, pk)
+    ctx = {
+        "r": reservation,
+        "now": timezone.now(),
+        "next_url": request.path,
+        "deadline": reservation.start_time - reservation.notice_period,
+    }
+    return render(request, "reservations/detail.html", ctx)

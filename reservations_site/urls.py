@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("reservations.urls")),
+    path("", include("accounts.urls")),
 ]

@@ -1,11 +1,17 @@
-"""The dashboard in a real Chromium: what only a browser can check (htmx, confirm, focus)."""
+"""The dashboard in a real Chromium: what only a browser can check (htmx swaps, the confirmation
+dialog, focus, keyboard use, layout). Every page is served under the strict CSP the site is meant
+to have (tests/browser.py), and a console error fails the test unless the test expects it."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
-from .browser import launch, screenshot
+from reservations.models import ReservationEvent
+
+from .browser import ConsoleErrors, enforce_strict_csp, launch, screenshot
 from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,20 +30,60 @@ def browser():
         b.close()
 
 
+def new_page(browser, viewport=DESKTOP, locale="es-AR"):
+    context = browser.new_context(viewport=viewport, locale=locale)
+    enforce_strict_csp(context)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.console = ConsoleErrors(page)
+    return page
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=DESKTOP, locale="es-AR")
-    pg = context.new_page()
+    pg = new_page(browser)
     yield pg
-    context.close()
+    errors = pg.console.unexpected()
+    pg.context.close()
+    assert not errors, f"console errors: {errors}"
 
 
-def log_in(page, live_server, email="lucia@example.com"):
+# Interactive elements smaller than WCAG 2.5.8's 24 px. Links inside running text are exempt
+# (the "inline" exception), so elements displayed inline are skipped.
+SMALL_TARGETS_JS = """() => {
+  const sel = 'header a, header button, main a, main button, main select, main input, '
+    + 'footer button, footer select';
+  return [...document.querySelectorAll(sel)]
+    .filter(el => el.offsetParent !== null && getComputedStyle(el).display !== 'inline')
+    .map(el => [el.textContent.trim() || el.name, el.getBoundingClientRect()])
+    .filter(([, r]) => r.height < 24 || r.width < 24)
+    .map(([name, r]) => `${name}: ${r.width}x${r.height}`);
+}"""
+
+
+def log_in(page, live_server, email="lucia@example.com", password=PASSWORD):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
+    page.fill("input[name=password]", password)
+    page.click("main form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/dashboard/")
+
+
+def enter(page, live_server, email="lucia@example.com", path="/dashboard/"):
+    """Logged in without the login form (which test_cancel_in_place... and others exercise):
+    a session made server-side, its cookie handed to the browser. Saves a second per test."""
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(email=email))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}{path}")
 
 
 @pytest.fixture
@@ -52,67 +98,320 @@ def turns(patient, make_reservation):
     }
 
 
+def row(page, reservation):
+    return page.locator(f'#history [data-reservation-id="{reservation.pk}"]')
+
+
+def dialog(page):
+    return page.locator("#confirm-dialog")
+
+
+def confirm_in_dialog(page):
+    dialog(page).get_by_role("button", name="Sí, cancelarlo").click()
+
+
+def html_of(page, selector):
+    return page.locator(selector).evaluate("el => el.outerHTML")
+
+
 def test_cancel_in_place_after_confirming(page, live_server, turns):
     log_in(page, live_server)
-    soon = page.locator(f'#history [data-reservation-id="{turns["soon"].pk}"]')
-    assert soon.locator("button").count() == 0
-    assert "48 h" in soon.inner_text()
-
     target = turns["next"]
-    row = page.locator(f'#history [data-reservation-id="{target.pk}"]')
+    untouched = {r: html_of(page, f"#reservation-{turns[r].pk}") for r in ("later", "past")}
+    head = html_of(page, ".page-head")
     page.evaluate("window.__marker = 'same page'")
-    dialogs = []
-    page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-    row.get_by_role("button").click()
-    page.wait_for_selector(f'#history [data-reservation-id="{target.pk}"].turn-row--cancelled')
 
-    assert dialogs and "¿Cancelar tu turno" in dialogs[0]
-    assert page.evaluate("window.__marker") == "same page"  # no reload
+    button = row(page, target).get_by_role("button")
+    assert button.get_attribute("aria-label").startswith("Cancelar turno del ")
+    button.click()
+    assert dialog(page).is_visible()
+    assert "¿Cancelar tu turno del" in dialog(page).inner_text()
+    confirm_in_dialog(page)
+    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
+
+    assert page.evaluate("window.__marker") == "same page"  # swapped in place, no reload
     assert "Tu turno fue cancelado." in page.locator("#flash").inner_text()
-    assert "Ya cancelado" in row.inner_text()
+    assert page.locator("#flash").get_attribute("aria-live") == "polite"
+    assert "Ya cancelado" in row(page, target).inner_text()
+    assert "Cancelado" in row(page, target).inner_text()  # the status in words, not colour only
+    assert page.evaluate("document.activeElement.id") == "flash"
+    assert not dialog(page).is_visible()
+    for name, before in untouched.items():
+        assert html_of(page, f"#reservation-{turns[name].pk}") == before, name
+    assert html_of(page, ".page-head") == head
+    target.refresh_from_db()
+    assert target.status == "CANCELLED"
+    assert page.console.csp_violations() == []
+
+
+def test_a_turn_inside_the_notice_period_says_why_and_has_no_button(page, live_server, turns):
+    enter(page, live_server)
+    soon = row(page, turns["soon"])
+    assert soon.get_by_role("button").count() == 0
+    assert "Solo podés cancelar con 48 h de anticipación" in soon.inner_text()
+    # It is also the current turn: the card says the same and offers nothing either.
+    card = page.locator("#current-turn")
+    assert card.get_by_role("button").count() == 0
+    assert "48 h" in card.inner_text()
+
+
+def test_dismissing_the_dialog_changes_nothing(page, live_server, turns):
+    enter(page, live_server)
+    target = turns["next"]
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    button = row(page, target).get_by_role("button")
+    button.click()
+    dialog(page).get_by_role("button", name="No, mantenerlo").click()
+    assert not dialog(page).is_visible()
+    page.wait_for_timeout(200)
+    assert posts == []
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+        button.get_attribute("aria-label")
+    )
+    assert page.locator("#flash").inner_text() == ""
+    target.refresh_from_db()
+    assert target.status == "PENDING"
+
+
+def test_keyboard_only_cancel(page, live_server, turns):
+    """Tab to the button, Enter opens the dialog on the safe answer, Escape closes it and
+    returns focus; Enter again, Tab to "yes", Enter cancels and focus lands on the message."""
+    enter(page, live_server)
+    target = turns["next"]
+    label = row(page, target).get_by_role("button").get_attribute("aria-label")
+
+    def focused_label():
+        return page.evaluate("document.activeElement && document.activeElement.ariaLabel")
+
+    page.locator("body").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if focused_label() == label:
+            break
+    else:
+        pytest.fail("Tab never reached the cancel button")
+
+    page.keyboard.press("Enter")
+    assert dialog(page).is_visible()
+    assert page.evaluate("document.activeElement.value") == "keep"
+    page.keyboard.press("Escape")
+    assert not dialog(page).is_visible()
+    assert focused_label() == label
+    target.refresh_from_db()
+    assert target.status == "PENDING"
+
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "confirm"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
     assert page.evaluate("document.activeElement.id") == "flash"
     target.refresh_from_db()
     assert target.status == "CANCELLED"
-
-
-def test_dismissing_the_confirmation_changes_nothing(page, live_server, turns):
-    log_in(page, live_server)
-    target = turns["next"]
-    page.once("dialog", lambda d: d.dismiss())
-    page.locator(f'#history [data-reservation-id="{target.pk}"] button').click()
-    page.wait_for_timeout(300)
-    target.refresh_from_db()
-    assert target.status == "PENDING"
-    assert "cancelado" not in page.locator("#flash").inner_text()
 
 
 def test_cancelling_the_current_turn_updates_the_card(page, live_server, patient, make_reservation):
     now = timezone.now()
     first = make_reservation(patient, now + timedelta(days=3))
     second = make_reservation(patient, now + timedelta(days=6))
-    log_in(page, live_server)
+    enter(page, live_server)
     card = page.locator("#current-turn")
     assert card.get_attribute("aria-labelledby") == "current-turn-title"
     assert card.locator(f'[data-reservation-id="{first.pk}"]').count() == 1
-    page.once("dialog", lambda d: d.accept())
     card.get_by_role("button").click()
+    confirm_in_dialog(page)
     page.wait_for_selector(f'#current-turn [data-reservation-id="{second.pk}"]')
-    assert (
-        "Ya cancelado" in page.locator(f'#history [data-reservation-id="{first.pk}"]').inner_text()
-    )
+    assert "Ya cancelado" in row(page, first).inner_text()
+
+
+def test_empty_state(page, live_server, other_patient):
+    enter(page, live_server, email="martin@example.com")
+    assert "No tenés turnos próximos." in page.locator("#current-turn").inner_text()
+    assert "Todavía no tenés turnos." in page.locator("#history").inner_text()
+    assert page.locator("main button").count() == 0
+
+
+def test_cancel_from_the_reservation_page(page, live_server, turns):
+    enter(page, live_server)
+    target = turns["later"]
+    row(page, target).locator("a.turn-row__link").click()
+    page.wait_for_url(f"{live_server.url}/reservations/{target.pk}/")
+    card = page.locator("#reservation-detail")
+    assert "Lic. Carolina Gómez" in card.inner_text()
+    assert "45 minutos" in card.inner_text()
+    card.get_by_role("button").click()
+    confirm_in_dialog(page)
+    page.wait_for_selector("#reservation-detail.turn-card--cancelled")
+    assert "Tu turno fue cancelado." in page.locator("#flash").inner_text()
+    assert "por vos" in page.locator("#reservation-detail").inner_text()
+    assert page.evaluate("document.activeElement.id") == "flash"
+    target.refresh_from_db()
+    assert target.status == "CANCELLED"
+
+
+def test_paging_through_history(page, live_server, patient, make_reservation):
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(days=400)
+    made = [make_reservation(patient, start + timedelta(days=7 * i)) for i in range(25)]
+    enter(page, live_server)
+    newest, oldest = made[-1], made[0]
+    assert row(page, newest).count() == 1
+    page.evaluate("window.__marker = 'same page'")
+
+    page.locator(".pager").get_by_role("link", name="Anteriores").click()
+    page.wait_for_selector(f'#history [data-reservation-id="{oldest.pk}"]')
+    assert page.evaluate("window.__marker") == "same page"
+    assert page.url.endswith("?page=2")
+    assert page.evaluate("document.activeElement.id") == "history-title"
+    assert row(page, newest).count() == 0
+    assert "Página 2 de 2" in page.locator(".pager").inner_text()
+
+    page.go_back()
+    page.wait_for_selector(f'#history [data-reservation-id="{newest.pk}"]')
+    assert page.url == f"{live_server.url}/dashboard/"
+    assert row(page, oldest).count() == 0
+
+
+def test_logout(page, live_server, turns):
+    enter(page, live_server)
+    page.get_by_role("button", name="Cerrar sesión").click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    assert "Cerraste sesión" in page.locator("#flash").inner_text()
+    page.goto(f"{live_server.url}/dashboard/")
+    assert "/accounts/login/" in page.url
+
+
+def test_password_reset_through_the_emailed_link(page, live_server, patient):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_role("link", name=re.compile("Olvidaste tu contraseña")).click()
+    page.fill("input[name=email]", "lucia@example.com")
+    page.get_by_role("button", name="Enviame el enlace").click()
+    page.wait_for_url(re.compile(r"/accounts/password/reset/done/"))
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", mail.outbox[0].body)
+    page.goto(link.group(0))
+    page.fill("input[name=password1]", "a-new-long-secret-9")
+    page.fill("input[name=password2]", "a-new-long-secret-9")
+    page.get_by_role("button", name="Guardar la contraseña nueva").click()
+    page.wait_for_url(re.compile(r"/accounts/password/reset/key/done/"))
+    log_in(page, live_server, password="a-new-long-secret-9")
+    patient.refresh_from_db()
+    assert patient.check_password("a-new-long-secret-9")
+
+
+def test_an_expired_session_goes_to_the_login_page(page, live_server, turns):
+    enter(page, live_server)
+    page.context.clear_cookies(name="sessionid")
+    target = turns["next"]
+    row(page, target).get_by_role("button").click()
+    confirm_in_dialog(page)
+    page.wait_for_url(re.compile(r"/accounts/login/\?next=/dashboard/"))
+    assert page.locator("#history").count() == 0  # a whole login page, not a fragment in a row
+    assert page.locator("input[name=password]").count() == 1
+    target.refresh_from_db()
+    assert target.status == "PENDING"
+
+
+def test_a_dropped_connection_says_so_and_changes_nothing(page, live_server, turns):
+    enter(page, live_server)
+    page.console.allow("net::ERR_FAILED", "htmx:sendError", "htmx:afterRequest")
+    target = turns["next"]
+    before = html_of(page, f"#reservation-{target.pk}")
+    page.route("**/cancel/", lambda route: route.abort())
+    row(page, target).get_by_role("button").click()
+    confirm_in_dialog(page)
+    page.wait_for_selector("#flash .flash--error")
+    assert "No pudimos conectarnos con el servidor" in page.locator("#flash").inner_text()
+    assert page.evaluate("document.activeElement.id") == "flash"
+    assert html_of(page, f"#reservation-{target.pk}") == before
+    target.refresh_from_db()
+    assert target.status == "PENDING"
+
+
+def test_a_server_error_says_so_and_nothing_is_half_done(page, live_server, turns, monkeypatch):
+    # The event log write fails after the status UPDATE: the transaction must undo both.
+    def broken(**kwargs):
+        raise RuntimeError("the event log is down")
+
+    monkeypatch.setattr(ReservationEvent.objects, "create", broken)
+    enter(page, live_server)
+    page.console.allow("500", "htmx:responseError")
+    target = turns["next"]
+    before = html_of(page, f"#reservation-{target.pk}")
+    card_before = html_of(page, "#current-turn")
+    row(page, target).get_by_role("button").click()
+    confirm_in_dialog(page)
+    page.wait_for_selector("#flash .flash--error")
+    assert "Algo salió mal. No se cambió nada" in page.locator("#flash").inner_text()
+    assert html_of(page, f"#reservation-{target.pk}") == before
+    assert html_of(page, "#current-turn") == card_before
+    target.refresh_from_db()
+    assert target.status == "PENDING"
+    assert not ReservationEvent.objects.filter(reservation=target).exists()
+
+
+def test_language_switch_is_remembered(page, live_server, turns):
+    enter(page, live_server)
+    page.select_option("#language", "en")
+    page.get_by_role("button", name="Cambiar").click()
+    page.wait_for_url(f"{live_server.url}/dashboard/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Your next session" in page.locator("#current-turn").inner_text()
+    page.goto(f"{live_server.url}/accounts/password/change/")
+    assert "Change your password" in page.locator("h1").inner_text()
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [PHONE, {"width": 640, "height": 800}, {"width": 320, "height": 640}],
+    ids=["phone-390", "zoom-200", "zoom-400"],
+)
+def test_small_screens_and_zoom_need_no_horizontal_scrolling(browser, live_server, turns, viewport):
+    """390 px is a phone; 640 px is a 1280 px window at 200 % zoom; 320 px is WCAG's reflow
+    width (1280 px at 400 %)."""
+    page = new_page(browser, viewport=viewport)
+    try:
+        enter(page, live_server)
+        for path in ("/dashboard/", f"/reservations/{turns['next'].pk}/", "/preferences/"):
+            page.goto(f"{live_server.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], (path, width)
+        page.goto(f"{live_server.url}/dashboard/")
+        button = row(page, turns["next"]).get_by_role("button")
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+        small = page.evaluate(SMALL_TARGETS_JS)
+        assert small == [], small
+        assert page.console.unexpected() == []
+    finally:
+        page.context.close()
 
 
 def test_screenshots(browser, live_server, turns, other_patient):
+    """Written on every run (test-artifacts/screenshots; `make screenshots` writes docs/)."""
     for name, viewport in [("dashboard-desktop", DESKTOP), ("dashboard-phone", PHONE)]:
-        context = browser.new_context(viewport=viewport, locale="es-AR")
-        page = context.new_page()
-        log_in(page, live_server)
+        page = new_page(browser, viewport=viewport)
+        enter(page, live_server)
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         screenshot(page, name)
-        context.close()
-    context = browser.new_context(viewport=DESKTOP, locale="es-AR")
-    page = context.new_page()
-    log_in(page, live_server, email="martin@example.com")
+        if name == "dashboard-phone":
+            row(page, turns["next"]).get_by_role("button").click()
+            screenshot(page, "cancel-dialog-phone", full_page=False)
+            page.keyboard.press("Escape")
+            page.goto(f"{live_server.url}/reservations/{turns['soon'].pk}/")
+            assert "48 h" in page.locator("#reservation-detail").inner_text()
+            screenshot(page, "reservation-refusal-phone")
+        page.context.close()
+
+    page = new_page(browser, locale="en-US")
+    enter(page, live_server)
+    assert "Your next session" in page.inner_text("#current-turn")
+    screenshot(page, "dashboard-english")
+    page.context.close()
+
+    page = new_page(browser)
+    enter(page, live_server, email="martin@example.com")
     assert "No tenés turnos próximos." in page.locator("#current-turn").inner_text()
     screenshot(page, "dashboard-empty")
-    context.close()
+    page.context.close()

@@ -8,22 +8,60 @@ from django.utils.translation import gettext as _
 register = template.Library()
 
 
-@register.filter
-def turn_day(value, now=None):
-    """'hoy', 'mañana' or 'martes 10 de marzo', in the active (viewer's) time zone."""
+def _day(value, now):
+    """('today' | 'tomorrow' | 'yesterday' | 'date', text) in the active (viewer's) time zone."""
     local = timezone.localtime(value)
     today = timezone.localtime(now or timezone.now()).date()
     if local.date() == today:
-        return _("today")
+        return "today", _("today")
     if local.date() == today + timedelta(days=1):
-        return _("tomorrow")
+        return "tomorrow", _("tomorrow")
     if local.date() == today - timedelta(days=1):
-        return _("yesterday")
+        return "yesterday", _("yesterday")
     day = date_format(local, "MONTH_DAY_FORMAT" if local.year == today.year else "DATE_FORMAT")
     # Translators: a weekday and a date, e.g. "martes 10 de marzo".
-    return _("%(weekday)s %(date)s") % {"weekday": date_format(local, "l"), "date": day}
+    return "date", _("%(weekday)s %(date)s") % {"weekday": date_format(local, "l"), "date": day}
+
+
+@register.filter
+def turn_day(value, now=None):
+    """'hoy', 'mañana' or 'martes 10 de marzo', in the active (viewer's) time zone."""
+    return _day(value, now)[1]
+
+
+@register.filter
+def turn_day_of(value, now=None):
+    """The day after "turno": 'del martes 10 de marzo', but 'de hoy', 'de mañana'."""
+    kind, text = _day(value, now)
+    if kind == "today":
+        return _("of today")
+    if kind == "tomorrow":
+        return _("of tomorrow")
+    if kind == "yesterday":
+        return _("of yesterday")
+    # Translators: "del martes 10 de marzo" (Spanish contracts "de el").
+    return _("of %(day)s") % {"day": text}
 
 
 @register.filter
 def turn_time(value):
     return date_format(timezone.localtime(value), "H:i")
+
+
+@register.filter
+def zone_city(zone):
+    """'America/Argentina/Buenos_Aires' -> 'Buenos Aires': how people name a zone."""
+    name = getattr(zone, "key", None) or str(zone)
+    return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+@register.simple_tag
+def viewer_zone():
+    """The zone every time on the page is shown in (the viewer's, set by the middleware)."""
+    return timezone.get_current_timezone()
+
+
+@register.simple_tag
+def site_zone():
+    """The practice's own zone (settings.TIME_ZONE)."""
+    return timezone.get_default_timezone()

@@ -12,6 +12,34 @@
     area.focus();
   }
 
+  // Forms with data-confirm ask in the page's <dialog> before htmx sends them. showModal()
+  // makes the rest of the page inert (focus stays in the dialog) and Escape closes it; the
+  // safe answer has the focus first. Without <dialog> support, the browser's confirm().
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var question = elt && elt.dataset ? elt.dataset.confirm : null;
+    if (!question) return;
+    event.preventDefault();
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      if (window.confirm(question)) event.detail.issueRequest(true);
+      return;
+    }
+    var opener = document.activeElement;
+    dialog.querySelector("[data-confirm-text]").textContent = question;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "confirm") {
+        event.detail.issueRequest(true);
+      } else if (opener && opener.isConnected) {
+        opener.focus();  // back where the user was, nothing changed
+      }
+    });
+    dialog.showModal();
+    dialog.querySelector("[data-confirm-keep]").focus();
+  });
+
   // A cancel answers with a new announcement for #flash: focus it, because the button the
   // user pressed has just been replaced. (The form itself is detached by then, so its own
   // htmx events never reach the document.)

@@ -388,8 +388,26 @@ def test_small_screens_and_zoom_need_no_horizontal_scrolling(browser, live_serve
         page.context.close()
 
 
-def test_screenshots(browser, live_server, turns, other_patient):
+@pytest.fixture
+def showcase(patient, make_reservation):
+    """The same kinds of turns as `turns`, at the whole hours a practice books."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "soon": make_reservation(patient, midnight + timedelta(days=1, hours=15)),  # < 48 h
+        "next": make_reservation(patient, midnight + timedelta(days=4, hours=10), status="PENDING"),
+        "later": make_reservation(patient, midnight + timedelta(days=11, hours=16, minutes=30)),
+        "past": make_reservation(
+            patient, midnight - timedelta(days=7, hours=-17), minutes=60, modality="Presencial"
+        ),
+        "cancelled": make_reservation(
+            patient, midnight - timedelta(days=14, hours=-10), status="CANCELLED"
+        ),
+    }
+
+
+def test_screenshots(browser, live_server, showcase, other_patient):
     """Written on every run (test-artifacts/screenshots; `make screenshots` writes docs/)."""
+    turns = showcase
     for name, viewport in [("dashboard-desktop", DESKTOP), ("dashboard-phone", PHONE)]:
         page = new_page(browser, viewport=viewport)
         enter(page, live_server)

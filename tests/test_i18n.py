@@ -179,3 +179,22 @@ def test_the_compiled_catalog_matches_its_source(language):
         (e.msgid, e.msgstr, tuple(sorted(e.msgstr_plural.items()))) for e in po.translated_entries()
     }
     assert source - compiled == set()
+
+
+def test_spanish_weekdays_are_all_lower_case(frozen_now):
+    """Django's own es_AR catalog writes "Domingo"; ours overrides it."""
+    from django.utils import translation
+
+    from reservations.templatetags.turnos import turn_day
+
+    with translation.override("es-ar"):
+        days = [turn_day(NOW + timedelta(days=n)) for n in range(2, 9)]
+    assert [d.split()[0] for d in days] == [
+        "jueves",
+        "viernes",
+        "sábado",
+        "domingo",
+        "lunes",
+        "martes",
+        "miércoles",
+    ]

@@ -4,8 +4,21 @@ from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
+
+# Weekday names, Monday first. The same msgids as Django's own, so our catalog overrides them:
+# Django's es_AR catalog has "Domingo" capitalised among lower-case days.
+WEEKDAYS = [
+    gettext_lazy("Monday"),
+    gettext_lazy("Tuesday"),
+    gettext_lazy("Wednesday"),
+    gettext_lazy("Thursday"),
+    gettext_lazy("Friday"),
+    gettext_lazy("Saturday"),
+    gettext_lazy("Sunday"),
+]
 
 
 def _day(value, now):
@@ -20,7 +33,8 @@ def _day(value, now):
         return "yesterday", _("yesterday")
     day = date_format(local, "MONTH_DAY_FORMAT" if local.year == today.year else "DATE_FORMAT")
     # Translators: a weekday and a date, e.g. "martes 10 de marzo".
-    return "date", _("%(weekday)s %(date)s") % {"weekday": date_format(local, "l"), "date": day}
+    weekday = WEEKDAYS[local.weekday()]
+    return "date", _("%(weekday)s %(date)s") % {"weekday": weekday, "date": day}
 
 
 @register.filter

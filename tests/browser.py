@@ -32,30 +32,6 @@ def screenshot(page, name, full_page=True):
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=full_page)
 
 
-# The policy the site is meant to be served with (the lead adds it server-side). The browser
-# tests apply it to every page themselves, so an inline script, inline style or event handler
-# shows up as a console error here before it breaks production.
-STRICT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
-    "object-src 'none'"
-)
-
-
-def enforce_strict_csp(context):
-    """Serve every HTML document of this browser context with STRICT_CSP."""
-
-    def handle(route):
-        if route.request.resource_type != "document":
-            route.continue_()
-            return
-        response = route.fetch(max_redirects=0)
-        headers = {**response.headers, "content-security-policy": STRICT_CSP}
-        route.fulfill(response=response, headers=headers)
-
-    context.route("**/*", handle)
-
-
 class ConsoleErrors:
     """Collects console errors and uncaught exceptions of a page. A test that provokes errors
     on purpose (a 500, a dropped connection) says which ones it expects with allow()."""

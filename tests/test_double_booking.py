@@ -27,7 +27,7 @@ def book(client, pro, start, minutes=45, **extra):
 
 def test_a_professional_cannot_be_booked_twice_at_once(patient, other_patient, professional):
     book(patient, professional, NOW)
-    with pytest.raises(ValidationError, match="overlaps"):
+    with pytest.raises(ValidationError, match="se superpone|overlaps"):
         book(other_patient, professional, NOW + timedelta(minutes=30))
     assert Reservation.objects.count() == 1
 

@@ -127,7 +127,8 @@ def used_msgids():
     """Every msgid the project's templates and Python code use (no gettext tools needed)."""
     found = set()
     call = re.compile(r"\b(?:n?gettext)\((u'(?:[^'\\]|\\.)*')")
-    for template in (ROOT / "templates").rglob("*.html"):
+    templates = ROOT / "templates"
+    for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
         for literal in call.findall(templatize(template.read_text(), origin=str(template))):
             found.add(ast.literal_eval(literal))
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
@@ -198,3 +199,25 @@ def test_spanish_weekdays_are_all_lower_case(frozen_now):
         "martes",
         "miércoles",
     ]
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("es-AR", ["Hola Lucía:", "Si no fuiste vos, ignorá este email", "Elegí tu contraseña"]),
+        ("en", ["Hello Lucía,", "If it was not you, ignore this email", "choose a new password"]),
+    ],
+)
+def test_the_password_reset_email_speaks_the_readers_language(patient, language, expected):
+    from django.core import mail
+
+    csrf_client().post(
+        "/accounts/password/reset/",
+        {"email": "lucia@example.com", "csrfmiddlewaretoken": CSRF_TOKEN},
+        headers={"Accept-Language": language},
+    )
+    message = mail.outbox[-1]
+    text = message.subject + "\n" + message.body
+    for fragment in expected:
+        assert fragment in text
+    assert "/accounts/password/reset/key/" in message.body

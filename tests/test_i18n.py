@@ -221,3 +221,10 @@ def test_the_password_reset_email_speaks_the_readers_language(patient, language,
     for fragment in expected:
         assert fragment in text
     assert "/accounts/password/reset/key/" in message.body
+
+
+def test_the_policy_note_follows_the_practices_default_notice(patient, settings):
+    settings.DEFAULT_CANCELLATION_NOTICE_HOURS = 24
+    client = csrf_client(patient)
+    assert "con al menos 24 horas de anticipación" in get(client, "/dashboard/")
+    assert "at least 24 hours in advance" in get(client, "/dashboard/", "en")

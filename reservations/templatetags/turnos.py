@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -79,3 +80,9 @@ def viewer_zone():
 def site_zone():
     """The practice's own zone (settings.TIME_ZONE)."""
     return timezone.get_default_timezone()
+
+
+@register.simple_tag
+def default_notice_hours():
+    """The practice's default cancellation notice (professionals may set their own)."""
+    return settings.DEFAULT_CANCELLATION_NOTICE_HOURS

@@ -196,6 +196,14 @@ def test_keyboard_only_cancel(page, live_server, turns):
     page.keyboard.press("Enter")
     assert dialog(page).is_visible()
     assert page.evaluate("document.activeElement.value") == "keep"
+    # The modal dialog keeps Tab inside it (past its last button focus goes to the browser's
+    # own UI, shown as <body>, never to the page behind).
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        assert page.evaluate(
+            "document.activeElement === document.body"
+            " || !!document.activeElement.closest('#confirm-dialog')"
+        )
     page.keyboard.press("Escape")
     assert not dialog(page).is_visible()
     assert focused_label() == label

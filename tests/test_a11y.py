@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from .browser import launch
+from .browser import enter, launch
 from .conftest import CSRF_TOKEN, csrf_client
 
 AXE_VERSION = "4.14.1"
@@ -64,20 +64,6 @@ def new_page(browser, locale="es-AR"):
     return context.new_page()
 
 
-def enter(page, live_server, email):
-    from django.conf import settings
-    from django.test import Client
-
-    from accounts.models import User
-
-    client = Client()
-    client.force_login(User.objects.get(email=email))
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_every_page_passes_axe(browser, live_server, patient, other_patient, make_reservation):
@@ -113,7 +99,7 @@ def test_every_page_passes_axe(browser, live_server, patient, other_patient, mak
     # The patient with turns.
     page = new_page(browser)
     audit.page = page
-    enter(page, live_server, "lucia@example.com")
+    enter(page, live_server, "lucia@example.com", path=None)
     for path in (
         "/dashboard/",
         f"/reservations/{upcoming.pk}/",
@@ -138,13 +124,13 @@ def test_every_page_passes_axe(browser, live_server, patient, other_patient, mak
     # The empty dashboard, and the dashboard in English.
     page = new_page(browser)
     audit.page = page
-    enter(page, live_server, "martin@example.com")
+    enter(page, live_server, "martin@example.com", path=None)
     page.goto(url + "/dashboard/")
     audit.check("empty dashboard")
     page.context.close()
     page = new_page(browser, locale="en-US")
     audit.page = page
-    enter(page, live_server, "lucia@example.com")
+    enter(page, live_server, "lucia@example.com", path=None)
     page.goto(url + "/dashboard/")
     assert page.locator("html").get_attribute("lang") == "en"
     audit.check("dashboard in English")

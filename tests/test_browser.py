@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from reservations.models import ReservationEvent
 
-from .browser import ConsoleErrors, launch, screenshot
+from .browser import ConsoleErrors, enter, launch, screenshot
 from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -66,23 +66,6 @@ def log_in(page, live_server, email="lucia@example.com", password=PASSWORD):
     page.fill("input[name=password]", password)
     page.click("main form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/dashboard/")
-
-
-def enter(page, live_server, email="lucia@example.com", path="/dashboard/"):
-    """Logged in without the login form (which test_cancel_in_place... and others exercise):
-    a session made server-side, its cookie handed to the browser. Saves a second per test."""
-    from django.conf import settings
-    from django.test import Client
-
-    from accounts.models import User
-
-    client = Client()
-    client.force_login(User.objects.get(email=email))
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    page.goto(f"{live_server.url}{path}")
 
 
 @pytest.fixture

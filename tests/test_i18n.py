@@ -132,7 +132,7 @@ def used_msgids():
         for literal in call.findall(templatize(template.read_text(), origin=str(template))):
             found.add(ast.literal_eval(literal))
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
-    for folder in ("accounts", "reservations", "reservations_site"):
+    for folder in ("accounts", "api", "reservations", "reservations_site"):
         for source in (ROOT / folder).rglob("*.py"):
             if "migrations" in source.parts:
                 continue

@@ -30,3 +30,15 @@ format: install
 
 screenshots: install
 	SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest tests/test_browser.py -k screenshots
+
+# Production serving and the benchmark (docs/performance.md).
+.PHONY: serve bench bench-quick
+
+serve: install
+	bench/serve.sh
+
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-quick: install
+	$(PY) -m bench.run --quick $(BENCH_ARGS)

@@ -61,12 +61,17 @@ class ReservationQuerySet(models.QuerySet):
         return self.filter(status__in=ACTIVE_STATUSES)
 
     def current_for(self, client, now):
-        """The session in progress, or else the nearest upcoming one that is not cancelled."""
+        """The session in progress, or else the nearest upcoming one that is not cancelled.
+
+        Ordered by end first: a patient's sessions do not overlap, so that is the same order
+        as by start, and it lets the (client, end) index find the row directly. Ordered by
+        start, PostgreSQL walked a long history from its oldest session (docs/performance.md).
+        """
         return (
             self.filter(client=client, end_time__gt=now)
             .active()
             .with_people()
-            .order_by("start_time", "id")
+            .order_by("end_time", "start_time", "id")
             .first()
         )
 

@@ -1,11 +1,12 @@
 from datetime import timedelta
+from functools import lru_cache
 
 from django import template
 from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -24,18 +25,26 @@ WEEKDAYS = [
 
 def _day(value, now):
     """('today' | 'tomorrow' | 'yesterday' | 'date', text) in the active (viewer's) time zone."""
-    local = timezone.localtime(value)
+    day = timezone.localtime(value).date()
     today = timezone.localtime(now or timezone.now()).date()
-    if local.date() == today:
+    return _day_label(day, today, get_language())
+
+
+# Localized date formatting is the dashboard's most expensive step (docs/performance.md), and a
+# row's day is formatted up to three times (its text and its cancel button's labels). The label
+# depends only on the two dates and the language, so it is computed once per combination.
+@lru_cache(maxsize=4096)
+def _day_label(day, today, language):
+    if day == today:
         return "today", _("today")
-    if local.date() == today + timedelta(days=1):
+    if day == today + timedelta(days=1):
         return "tomorrow", _("tomorrow")
-    if local.date() == today - timedelta(days=1):
+    if day == today - timedelta(days=1):
         return "yesterday", _("yesterday")
-    day = date_format(local, "MONTH_DAY_FORMAT" if local.year == today.year else "DATE_FORMAT")
+    text = date_format(day, "MONTH_DAY_FORMAT" if day.year == today.year else "DATE_FORMAT")
     # Translators: a weekday and a date, e.g. "martes 10 de marzo".
-    weekday = WEEKDAYS[local.weekday()]
-    return "date", _("%(weekday)s %(date)s") % {"weekday": weekday, "date": day}
+    weekday = WEEKDAYS[day.weekday()]
+    return "date", _("%(weekday)s %(date)s") % {"weekday": weekday, "date": text}
 
 
 @register.filter
@@ -60,7 +69,8 @@ def turn_day_of(value, now=None):
 
 @register.filter
 def turn_time(value):
-    return date_format(timezone.localtime(value), "H:i")
+    # "H:i" has no localized parts; strftime gives the same text for a fraction of the cost.
+    return timezone.localtime(value).strftime("%H:%M")
 
 
 @register.filter

@@ -1,0 +1,75 @@
+"""Where a dashboard request's time goes, in-process, under cProfile (no server, no network).
+
+    python -m bench.profile [--quick] [--path /dashboard/] [--requests 300] [--heavy]
+
+Uses the benchmark database built by `make bench` (or `make bench-quick` with --quick) and one of
+its logged-in patients. For the running server, py-spy gives the same picture:
+    py-spy record -o profile.svg --pid <worker pid> --duration 20
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import time
+
+from bench.run import configure
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--path", default="/dashboard/")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--heavy", action="store_true", help="a patient with 2,000 reservations")
+    parser.add_argument("--sort", default="tottime")
+    opts = parser.parse_args()
+    configure("turnos_bench_quick" if opts.quick else "turnos_bench")
+    os.environ["CONN_MAX_AGE"] = "600"
+    import django
+
+    django.setup()
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    from bench.build_data import DOMAIN
+
+    sessions = Session.objects.order_by("session_key")
+    keys = []
+    for session in sessions[:2000]:
+        uid = session.get_decoded().get("_auth_user_id")
+        keys.append((session.session_key, uid))
+    from accounts.models import User
+
+    heavy = set(
+        str(pk)
+        for pk in User.objects.filter(
+            email__in=[f"patient{i}@{DOMAIN}" for i in range(20)]
+        ).values_list("pk", flat=True)
+    )
+    if opts.heavy:
+        keys = [k for k in keys if k[1] in heavy]
+    client = Client()
+
+    def one(i):
+        client.cookies["sessionid"] = keys[i % len(keys)][0]
+        response = client.get(opts.path)
+        assert response.status_code == 200, response.status_code
+
+    for i in range(20):
+        one(i)
+    started = time.perf_counter()
+    for i in range(opts.requests):
+        one(i)
+    elapsed = time.perf_counter() - started
+    print(f"{opts.requests / elapsed:.0f} requests/s in one process without profiling")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(opts.requests):
+        one(i)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats(opts.sort).print_stats(35)
+
+
+if __name__ == "__main__":
+    main()

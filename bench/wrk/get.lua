@@ -1,0 +1,47 @@
+-- GET a path as many different logged-in patients, one session cookie after another.
+-- Usage: wrk ... -s get.lua URL -- <sessions file> <path, with {client} for the patient's id>
+--        [csrf token: sent as the csrftoken cookie a browser holds after its first page]
+-- The sessions file has one "<session key> <user id>" per line; "none" sends no cookie at all.
+
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  sessions = {}
+  if args[1] == "none" then sessions = { { key = nil, client = "" } } end
+  for line in (args[1] == "none" and function() return nil end or io.lines(args[1])) do
+    local key, client = line:match("^(%S+)%s+(%S+)$")
+    if key then table.insert(sessions, { key = key, client = client }) end
+  end
+  template = args[2]
+  csrf = args[3] and ("; csrftoken=" .. args[3]) or ""
+  n = tid * 7919 -- threads start at different patients
+  n5xx = 0
+end
+
+function request()
+  n = n + 1
+  local s = sessions[(n % #sessions) + 1]
+  local path = template:gsub("{client}", s.client)
+  if s.key == nil then return wrk.format("GET", path) end
+  return wrk.format("GET", path, { ["Cookie"] = "sessionid=" .. s.key .. csrf })
+end
+
+function response(status, headers, body)
+  if status >= 500 then n5xx = n5xx + 1 end
+end
+
+function done(summary, latency, requests)
+  local five = 0
+  for _, t in ipairs(threads) do five = five + t:get("n5xx") end
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "non_2xx_3xx": %d, "status_5xx": %d, ' ..
+    '"socket_errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, summary.errors.status, five,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end

@@ -1,0 +1,182 @@
+"""The dashboard's cost does not grow with a patient's history, and its page stays small.
+
+The load benchmark itself is `make bench` (docs/performance.md); these are the parts of it that
+are cheap enough to guard on every run.
+"""
+
+import gzip
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reservations.models import Reservation
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+# session, user, current turn, history count, history page
+DASHBOARD_QUERIES = 5
+
+
+def _add_history(patient, professional, count, start=NOW):
+    Reservation.objects.bulk_create(
+        Reservation(
+            client=patient,
+            professional=professional,
+            start_time=start - timedelta(days=i + 1),
+            end_time=start - timedelta(days=i + 1) + timedelta(minutes=50),
+            status=("CONFIRMED", "CANCELLED", "PENDING")[i % 3],
+        )
+        for i in range(count)
+    )
+
+
+def _queries(client, path, **headers):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, headers=headers)
+    assert response.status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def test_dashboard_queries_are_few_and_do_not_grow_with_history(
+    client, patient, professional, make_reservation
+):
+    make_reservation(patient, NOW + timedelta(days=3))
+    client.force_login(patient)
+    short = _queries(client, "/dashboard/")
+    _add_history(patient, professional, 300)
+    long = _queries(client, "/dashboard/")
+    assert len(short) == len(long) == DASHBOARD_QUERIES <= 6
+
+
+def test_a_deep_history_page_costs_what_the_first_one_does(
+    client, patient, professional, make_reservation
+):
+    make_reservation(patient, NOW + timedelta(days=3))
+    _add_history(patient, professional, 300)
+    client.force_login(patient)
+    first = _queries(client, "/dashboard/")
+    tenth = _queries(client, "/dashboard/?page=10")
+    assert len(first) == len(tenth) == DASHBOARD_QUERIES
+    # With htmx only the history is rendered: no current-turn query.
+    partial = _queries(client, "/dashboard/?page=10", HX_Request="true", HX_Target="history")
+    assert len(partial) == DASHBOARD_QUERIES - 1
+
+
+def test_history_pages_hold_the_right_rows_in_order(client, patient, professional):
+    _add_history(patient, professional, 45)
+    client.force_login(patient)
+    expected = list(
+        Reservation.objects.filter(client=patient)
+        .order_by("-start_time", "-id")
+        .values_list("pk", flat=True)
+    )
+    seen = []
+    for number in (1, 2, 3):
+        page = client.get(f"/dashboard/?page={number}").context["page"]
+        seen += [r.pk for r in page.object_list]
+    assert seen == expected
+
+
+def test_dashboard_html_stays_under_30_kb_with_twenty_rows(
+    client, patient, make_reservation, frozen_now
+):
+    # The heaviest rows: upcoming sessions that can be cancelled carry a form and labels.
+    for i in range(25):
+        make_reservation(patient, NOW + timedelta(days=10 + i), status="PENDING")
+    client.force_login(patient)
+    response = client.get("/dashboard/")
+    assert response.content.decode().count('/cancel/"') >= 20  # a cancel form on every row
+    assert len(response.content) < 30 * 1024
+
+
+def test_the_dashboard_loads_under_100_kb_of_static_files_and_nothing_from_elsewhere(
+    client, patient, make_reservation
+):
+    make_reservation(patient, NOW + timedelta(days=10))
+    client.force_login(patient)
+    html = client.get("/dashboard/").content.decode()
+    urls = re.findall(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"', html)
+    assert urls, "the page loads no assets at all?"
+    assert not [u for u in urls if re.match(r"(https?:)?//", u)], "a third-party request"
+    total = 0
+    for url in urls:
+        assert url.startswith("/static/"), url
+        path = finders.find(url.removeprefix("/static/"))
+        assert path, url
+        with open(path, "rb") as f:
+            total += len(gzip.compress(f.read(), compresslevel=9))
+    assert total < 100 * 1024
+
+
+# --- Every query of the dashboard uses an index (PostgreSQL's planner, on a seeded table) -------
+
+
+@pytest.fixture
+def seeded_history(patient, professional):
+    """60,000 reservations among 600 patients, 2,000 of them the patient's; planner statistics."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO accounts_user (id, password, is_superuser, email, first_name, last_name,
+                                       time_zone, is_staff, is_active, date_joined)
+            SELECT gen_random_uuid(), '!', false, 'seeded' || n || '@example.com', '', '',
+                   'UTC', false, true, now()
+            FROM generate_series(1, 600) AS n
+            """
+        )
+        cur.execute(
+            """
+            INSERT INTO reservations_reservation
+                (id, client_id, professional_id, start_time, end_time, status,
+                 session_modality, created_at, cancellation_reason)
+            SELECT gen_random_uuid(), c.id, %s, s.start, s.start + interval '50 minutes',
+                   (ARRAY['CONFIRMED', 'CANCELLED', 'PENDING'])[1 + n %% 3], 'Virtual', now(), ''
+            FROM (SELECT id, row_number() OVER () AS k FROM accounts_user
+                  WHERE email LIKE 'seeded%%') AS c
+            CROSS JOIN generate_series(1, 97) AS n
+            CROSS JOIN LATERAL (SELECT %s::timestamptz - (n * 17 + c.k) * interval '1 hour'
+                                       AS start) AS s
+            """,
+            [professional.pk, NOW],
+        )
+        cur.execute(
+            """
+            INSERT INTO reservations_reservation
+                (id, client_id, professional_id, start_time, end_time, status,
+                 session_modality, created_at, cancellation_reason)
+            SELECT gen_random_uuid(), %s, %s, s.start, s.start + interval '50 minutes',
+                   (ARRAY['CONFIRMED', 'CANCELLED', 'PENDING'])[1 + n %% 3], 'Virtual', now(), ''
+            FROM generate_series(1, 2000) AS n
+            CROSS JOIN LATERAL (SELECT %s::timestamptz + (100 - n) * interval '1 day'
+                                       AS start) AS s
+            """,
+            [patient.pk, professional.pk, NOW],
+        )
+        cur.execute("ANALYZE accounts_user")
+        cur.execute("ANALYZE reservations_reservation")
+    return patient
+
+
+def _plan(sql):
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cur.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/?page=10"])
+def test_every_dashboard_query_on_reservations_uses_an_index(client, seeded_history, path):
+    assert Reservation.objects.filter(client=seeded_history).count() == 2000
+    client.force_login(seeded_history)
+    queries = [q for q in _queries(client, path) if "reservations_reservation" in q]
+    assert len(queries) == 3  # current turn, count, page
+    for sql in queries:
+        plan = _plan(sql)
+        assert "Seq Scan" not in plan, f"{sql}\n{plan}"
+        assert "reservation_client" in plan or "reservations_reservation_client_id" in plan, plan

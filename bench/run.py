@@ -44,11 +44,23 @@ def configure(db_name):
     os.environ.pop("CONN_MAX_AGE", None)
 
 
-def create_database(db_name):
+def create_database(db_name, expected_marker, rebuild):
+    """Keep a database built at this size; otherwise start from an empty one.
+
+    Decided before migrating: new migrations (constraints) may not apply to old data.
+    """
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db_name]).fetchone():
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [db_name],
+        ).fetchone()
+        if row and (rebuild or row[0] != expected_marker):
+            print(f"  dropping {db_name} to build it again")
+            conn.execute(f'DROP DATABASE "{db_name}" WITH (FORCE)')
+            row = None
+        if not row:
             conn.execute(f'CREATE DATABASE "{db_name}"')
             print(f"  created database {db_name}")
 
@@ -244,15 +256,16 @@ def check_and_reset_cancels(targets):
 
 
 def count_queries(path, session_key, method="GET", csrf=None):
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
-    client.cookies["sessionid"] = session_key
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_key
     headers = {}
     if method == "POST":
-        client.cookies["csrftoken"] = csrf
+        client.cookies[settings.CSRF_COOKIE_NAME] = csrf
         headers = {"HX-Request": "true", "X-CSRFToken": csrf}
     with CaptureQueriesContext(connection) as ctx:
         response = getattr(client, method.lower())(path, headers=headers)
@@ -296,50 +309,61 @@ def main():
 
     need_wrk()
     configure(db_name)
-    create_database(db_name)
+    from bench import build_data
+
+    size = build_data.QUICK if opts.quick else build_data.FULL
+    print(f"Data: {db_name}")
+    create_database(db_name, build_data.marker(size), os.environ.get("BENCH_REBUILD") == "1")
     import django
 
     django.setup()
     from django.core.management import call_command
 
-    from bench import build_data
-
-    size = build_data.QUICK if opts.quick else build_data.FULL
-    print(f"Data: {db_name}")
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    build_data.build(size, rebuild=os.environ.get("BENCH_REBUILD") == "1")
+    build_data.build(size)
     sessions = build_data.make_sessions(size)
     files = {name: write_sessions(name, pairs) for name, pairs in sessions.items()}
     has_api = api_available()
 
+    from django.conf import settings
+
     token = build_data.CSRF_TOKEN
+    # Production cookie names (__Host-…), as the browser would send them.
+    cookies = [settings.SESSION_COOKIE_NAME, f"{settings.CSRF_COOKIE_NAME}={token}"]
     heavy_key = sessions["heavy"][0][0]
     scenarios = [
         # (name, script, args, query count probe)
         ("ceiling: /livez (no database)", "get.lua", ["none", "/livez"], None),
+        # The same view as a logged-in patient: the middleware loads the session and the user.
+        (
+            "/livez as a logged-in patient",
+            "get.lua",
+            [files["mixed"], "/livez", *cookies],
+            ("/livez", heavy_key),
+        ),
         (
             "dashboard, 1,000 patients",
             "get.lua",
-            [files["mixed"], "/dashboard/", token],
+            [files["mixed"], "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),
         ),
         (
             f"dashboard, patients with {size.heavy_rows:,} reservations",
             "get.lua",
-            [files["heavy"], "/dashboard/", token],
+            [files["heavy"], "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),
         ),
         (
             "dashboard, patients with 5 reservations",
             "get.lua",
-            [files["light"], "/dashboard/", token],
+            [files["light"], "/dashboard/", *cookies],
             ("/dashboard/", sessions["light"][0][0]),
         ),
         (
             "history page 10 (full page), 2,000-row patients",
             "get.lua",
-            [files["heavy"], "/dashboard/?page=10", token],
+            [files["heavy"], "/dashboard/?page=10", *cookies],
             ("/dashboard/?page=10", heavy_key),
         ),
     ]
@@ -348,7 +372,7 @@ def main():
             (
                 "API list",
                 "get.lua",
-                [files["mixed"], "/api/reservations/user/{client}", token],
+                [files["mixed"], "/api/reservations/user/{client}", *cookies],
                 ("/api/reservations/user/" + sessions["heavy"][0][1], heavy_key),
             )
         )
@@ -385,7 +409,12 @@ def main():
             path = OUT / "cancel-targets.txt"
             path.write_text("".join(f"{key} {pk}\n" for key, pk, _ in targets))
             server.reset_peak()
-            r = wrk("cancel.lua", [str(path), token, "2"], duration, opts.connections)
+            r = wrk(
+                "cancel.lua",
+                [str(path), token, "2", settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME],
+                duration,
+                opts.connections,
+            )
             r["peak_mb"] = server.peak_kb / 1024
             done, doubled, lost = check_and_reset_cancels(targets)
             r["cancelled"], r["doubled"], r["lost"] = done, doubled, lost

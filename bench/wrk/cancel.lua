@@ -1,5 +1,6 @@
 -- Cancel reservations through the page's endpoint, as htmx does, each one as its own patient.
--- Usage: wrk ... -s cancel.lua URL -- <targets file> <csrf token>
+-- Usage: wrk ... -s cancel.lua URL -- <targets file> <csrf token> <wrk threads>
+--        <session cookie name> <csrf cookie name>
 -- The targets file has one "<session key> <reservation id>" per line. Every target is sent
 -- twice in a row (on two connections at once, usually), so racing cancels are part of the load:
 -- afterwards each target must have exactly one cancellation event.
@@ -24,6 +25,8 @@ function init(args)
     end
   end
   token = args[2]
+  session_cookie = args[4] or "sessionid"
+  csrf_cookie = args[5] or "csrftoken"
   n = 0
   n5xx = 0
 end
@@ -32,7 +35,7 @@ function request()
   local t = targets[(math.floor(n / 2) % #targets) + 1]
   n = n + 1
   return wrk.format("POST", "/reservations/" .. t.pk .. "/cancel/", {
-    ["Cookie"] = "sessionid=" .. t.key .. "; csrftoken=" .. token,
+    ["Cookie"] = session_cookie .. "=" .. t.key .. "; " .. csrf_cookie .. "=" .. token,
     ["X-CSRFToken"] = token,
     ["HX-Request"] = "true",
     ["Content-Type"] = "application/x-www-form-urlencoded",

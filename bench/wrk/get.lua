@@ -1,6 +1,6 @@
 -- GET a path as many different logged-in patients, one session cookie after another.
 -- Usage: wrk ... -s get.lua URL -- <sessions file> <path, with {client} for the patient's id>
---        [csrf token: sent as the csrftoken cookie a browser holds after its first page]
+--        <session cookie name> [<csrf cookie name>=<token>: the one a browser holds]
 -- The sessions file has one "<session key> <user id>" per line; "none" sends no cookie at all.
 
 local threads = {}
@@ -18,7 +18,8 @@ function init(args)
     if key then table.insert(sessions, { key = key, client = client }) end
   end
   template = args[2]
-  csrf = args[3] and ("; csrftoken=" .. args[3]) or ""
+  cookie = (args[3] or "sessionid") .. "="
+  csrf = args[4] and ("; " .. args[4]) or ""
   n = tid * 7919 -- threads start at different patients
   n5xx = 0
 end
@@ -28,7 +29,7 @@ function request()
   local s = sessions[(n % #sessions) + 1]
   local path = template:gsub("{client}", s.client)
   if s.key == nil then return wrk.format("GET", path) end
-  return wrk.format("GET", path, { ["Cookie"] = "sessionid=" .. s.key .. csrf })
+  return wrk.format("GET", path, { ["Cookie"] = cookie .. s.key .. csrf })
 end
 
 function response(status, headers, body)

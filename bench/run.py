@@ -343,7 +343,7 @@ def main():
             ("/livez", heavy_key),
         ),
         (
-            "dashboard, 1,000 patients",
+            f"dashboard, {size.sessions:,} patients",
             "get.lua",
             [files["mixed"], "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),

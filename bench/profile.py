@@ -29,6 +29,7 @@ def main():
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.sessions.models import Session
     from django.test import Client
 
@@ -52,7 +53,7 @@ def main():
     client = Client()
 
     def one(i):
-        client.cookies["sessionid"] = keys[i % len(keys)][0]
+        client.cookies[settings.SESSION_COOKIE_NAME] = keys[i % len(keys)][0]
         response = client.get(opts.path)
         assert response.status_code == 200, response.status_code
 

@@ -94,7 +94,7 @@ def test_dashboard_html_stays_under_30_kb_with_twenty_rows(
     # A cancel form (with its CSRF field) on every row, besides the current turn's.
     assert response.content.decode().count('name="csrfmiddlewaretoken"') > 20
     print(f"dashboard HTML: {len(response.content):,} bytes")
-    assert len(response.content) < 30 * 1024
+    assert len(response.content) < 30_000
 
 
 def test_the_dashboard_loads_under_100_kb_of_static_files_and_nothing_from_elsewhere(

@@ -22,7 +22,7 @@ from ninja.throttling import UserRateThrottle
 from pydantic import Field
 
 from accounts.models import User
-from reservations.models import Channel, Reservation
+from reservations.models import REASON_MAX_LENGTH, Channel, Reservation
 from reservations_site.views import DATABASE_ERRORS
 
 from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
@@ -200,7 +200,9 @@ def route(method, path, *, ok, errors, **options):
 
 
 class CancelQuery(Schema):
-    reason: str = Field("", max_length=2000, description="Optional, recorded with the cancel.")
+    reason: str = Field(
+        "", max_length=REASON_MAX_LENGTH, description="Optional, recorded with the cancel."
+    )
 
 
 @route(
@@ -264,7 +266,7 @@ def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
     refusal = reservation.cancel(
         by=user,
         channel=Channel.API,
-        reason=query.reason.strip(),
+        reason=query.reason,
         now=timezone.now(),
         by_staff=reservation.client_id != user.pk,
     )

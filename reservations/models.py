@@ -42,6 +42,15 @@ def is_overlap_error(exc):
     return OVERLAP_MARKER in str(exc)
 
 
+REASON_MAX_LENGTH = 2000
+
+
+def clean_reason(text):
+    """A cancellation reason as stored: free text, so a NUL (which PostgreSQL text cannot hold)
+    is dropped rather than failing the cancel, and it is kept to REASON_MAX_LENGTH."""
+    return text.replace("\x00", "").strip()[:REASON_MAX_LENGTH]
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a cancel was not done. `code` is for machines, `message` for the patient."""
@@ -111,7 +120,9 @@ class Reservation(models.Model):
         related_name="+",
         verbose_name=_("cancelled by"),
     )
-    cancellation_reason = models.TextField(_("cancellation reason"), blank=True, max_length=2000)
+    cancellation_reason = models.TextField(
+        _("cancellation reason"), blank=True, max_length=REASON_MAX_LENGTH
+    )
 
     objects = ReservationQuerySet.as_manager()
 
@@ -253,6 +264,7 @@ class Reservation(models.Model):
         refusal = self.cancel_refusal(now, by_staff=by_staff)
         if refusal:
             return refusal
+        reason = clean_reason(reason)
         with transaction.atomic():
             rows = Reservation.objects.filter(pk=self.pk, status__in=ACTIVE_STATUSES)
             if not by_staff:

@@ -76,8 +76,7 @@ def dashboard(request):
 def cancel(request, pk):
     reservation = _get_reservation_for_client(request, pk)
     now = timezone.now()
-    # PostgreSQL text cannot hold NUL; a reason is free text, so drop it rather than fail.
-    reason = request.POST.get("reason", "").replace("\x00", "").strip()[:2000]
+    reason = request.POST.get("reason", "")
     refusal = reservation.cancel(by=request.user, channel=Channel.PAGE, reason=reason, now=now)
     if refusal:
         message, level = str(refusal), messages.ERROR

@@ -782,3 +782,21 @@ def test_the_docs_page_loads_nothing_from_other_sites():
     assert "https://" not in html and "http://" not in html
     # Swagger UI's validator badge would fetch from swagger.io: it is switched off.
     assert '"validatorUrl": null' in html
+
+
+def test_a_nul_in_the_cancel_reason_is_dropped_not_a_500(patient, make_reservation):
+    from django.test import Client
+    from django.utils import timezone
+
+    from .conftest import CSRF_TOKEN
+
+    r = make_reservation(patient, timezone.now() + timedelta(days=5))
+    client = Client(raise_request_exception=False)
+    client.force_login(patient)
+    client.cookies["csrftoken"] = CSRF_TOKEN
+    resp = client.delete(
+        f"/api/reservations/{r.pk}?reason=a%00b", headers={"X-CSRFToken": CSRF_TOKEN}
+    )
+    assert resp.status_code == 200
+    r.refresh_from_db()
+    assert (r.status, r.cancellation_reason) == ("CANCELLED", "ab")

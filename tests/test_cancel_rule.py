@@ -124,3 +124,12 @@ def test_the_database_refuses_an_end_before_the_start(patient, make_reservation)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         make_reservation(patient, NOW, minutes=-5)
+
+
+def test_the_reason_is_stored_without_nul_and_at_most_2000_characters(patient, make_reservation):
+    # Every door (page, admin, API) passes raw text; PostgreSQL text cannot hold a NUL.
+    r = make_reservation(patient, NOW + timedelta(days=5))
+    assert r.cancel(by=patient, channel=Channel.API, reason=" a\x00b" + "x" * 3000, now=NOW) is None
+    r.refresh_from_db()
+    assert r.cancellation_reason == ("ab" + "x" * 3000)[:2000]
+    assert r.events.get().reason == r.cancellation_reason

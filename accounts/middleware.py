@@ -1,6 +1,8 @@
 import time
 import zoneinfo
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.utils import timezone
 
 
@@ -35,9 +37,6 @@ class SessionIdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-        from django.contrib.auth import logout
-
         if request.user.is_authenticated:
             now = int(time.time())
             last_seen = request.session.get(self.KEY)

@@ -51,6 +51,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Changed by the database (triggers, reservations migration 0004) whenever anything this
+    # patient's pages show changes: their reservations, or their professionals' names and notice.
+    # Cached pages are keyed on it (reservations/pagecache.py), so a change is never served stale.
+    page_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -66,6 +70,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         full_name = self.get_full_name()
         return f"{full_name} <{self.email}>" if full_name else self.email
+
+    def save(self, *args, **kwargs):
+        # Only the triggers write page_version. An ordinary save of an instance read earlier must
+        # not put back the value it read: that would make an outdated cached page current again.
+        plain_update = not self._state.adding and not kwargs.get("force_insert")
+        if plain_update and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "page_version"
+            ]
+        super().save(*args, **kwargs)
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,8 +22,9 @@ from ninja.throttling import UserRateThrottle
 from pydantic import Field
 
 from accounts.models import User
+from reservations import pagecache
 from reservations.models import REASON_MAX_LENGTH, Channel, Reservation
-from reservations_site.views import DATABASE_ERRORS
+from reservations_site.views import UNAVAILABLE_ERRORS
 
 from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
 
@@ -52,6 +53,9 @@ ERROR_DESCRIPTIONS = {
     500: "Unexpected error (logged; no details are sent).",
     503: "The database is unavailable; the Retry-After header says when to try again.",
 }
+
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 class ApiError(HttpError):
@@ -159,7 +163,7 @@ def on_validation_error(request, exc):
 @api.exception_handler(Exception)
 def on_unexpected_error(request, exc):
     # Like the site's handler500: a database outage is a 503 the client may retry.
-    if isinstance(exc, DATABASE_ERRORS):
+    if isinstance(exc, UNAVAILABLE_ERRORS):
         logger.error("API database error on %s %s: %r", request.method, request.path, exc)
         response = envelope_response(request, 503, ERROR_MESSAGES[503])
         response["Retry-After"] = "30"
@@ -219,13 +223,24 @@ def list_reservations(request, client_id: UUID):
     others = client_id != user.pk
     if others and not (_staff_may(user, "view") and User.objects.filter(pk=client_id).exists()):
         raise Http404
+    # A patient's own list is cached like their dashboard (reservations/pagecache.py): it shows
+    # nothing that depends on the clock, so it stays true until their page_version changes.
+    # Staff reading someone else's list are rare and always read the database.
+    now = timezone.now()
+    cache_key = None if others else pagecache.key(request, "api-list")
+    body = cache_key and pagecache.get(cache_key, now)
+    if body:
+        return HttpResponse(body, content_type=JSON_CONTENT_TYPE)
     reservations = Reservation.objects.filter(client_id=client_id).order_by("-start_time", "-id")
-    return {
-        "status": 200,
-        "data": list(reservations),
-        "message": "SOLICITASTE TODAS LAS RESERVAS DEL USUARIO CON EL ID: "
-        f"{client_id} EXITOSAMENTE",
-    }
+    answer = ReservationListEnvelope(
+        status=200,
+        data=list(reservations),
+        message=f"SOLICITASTE TODAS LAS RESERVAS DEL USUARIO CON EL ID: {client_id} EXITOSAMENTE",
+    )
+    response = api.create_response(request, answer.model_dump(), status=200)
+    if cache_key:
+        pagecache.put(cache_key, response.content, now, now + pagecache.MAX_AGE)
+    return response
 
 
 @route(

@@ -251,6 +251,14 @@ class Reservation(models.Model):
             )
         return None
 
+    def refusal_changes_at(self, now):
+        """The first moment after `now` at which cancel_refusal's answer for the patient can
+        change by the clock alone (the deadline passes, the session starts, it ends), or None."""
+        if self.status == Status.CANCELLED:
+            return None
+        moments = (self.start_time - self.notice_period, self.start_time, self.end_time)
+        return min((moment for moment in moments if moment > now), default=None)
+
     def is_cancellable(self, now=None):
         return self.cancel_refusal(now) is None
 
@@ -287,11 +295,14 @@ class Reservation(models.Model):
                     reason=reason,
                     at=now,
                 )
+        if updated:
+            # What the UPDATE wrote; no need to read it back.
+            self.status, self.cancelled_at = Status.CANCELLED, now
+            self.cancelled_by, self.cancellation_reason = by, reason
+            return None
         self.refresh_from_db(
             fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason"]
         )
-        if updated:
-            return None
         return self.cancel_refusal(now, by_staff=by_staff) or Refusal(
             "already_cancelled", _("Already cancelled")
         )

@@ -1,10 +1,12 @@
 import logging
+from datetime import datetime, time, timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from . import pagecache
 from .models import Channel, Reservation
 
 HISTORY_PAGE_SIZE = 20
@@ -61,14 +64,42 @@ def _history_page(request):
     return _HistoryPaginator(ids, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _valid_until(now, reservations):
+    """When a dashboard rendered at `now` stops being true by the clock alone: at the viewer's next
+    midnight ("tomorrow" becomes "today"), or before, when a session it shows starts, ends or
+    passes its cancellation deadline."""
+    tomorrow = timezone.localtime(now).date() + timedelta(days=1)
+    midnight = timezone.make_aware(datetime.combine(tomorrow, time.min))
+    changes = (r.refusal_changes_at(now) for r in reservations)
+    return min([midnight, *(moment for moment in changes if moment is not None)])
+
+
 @login_required
 def dashboard(request):
     now = timezone.now()
+    fragment = bool(request.htmx and request.htmx.target == "history")
+    # A page that carries a one-time message is rendered (and the message consumed), not cached.
+    cache_key = None
+    if not len(messages.get_messages(request)):
+        get_token(request)  # the forms' CSRF token is valid for this browser's secret only
+        variant = "history" if fragment else "page"
+        cache_key = pagecache.key(request, "dashboard", variant, request.META["CSRF_COOKIE"])
+        body = pagecache.get(cache_key, now)
+        if body is not None:
+            return HttpResponse(body)
+
     ctx = {"now": now, "page": _history_page(request)}
-    if request.htmx and request.htmx.target == "history":
-        return render(request, "reservations/dashboard.html#history", ctx)
-    ctx["current"] = Reservation.objects.current_for(request.user, now)
-    return render(request, "reservations/dashboard.html", ctx)
+    shown = list(ctx["page"].object_list)
+    if fragment:
+        response = render(request, "reservations/dashboard.html#history", ctx)
+    else:
+        ctx["current"] = Reservation.objects.current_for(request.user, now)
+        shown.append(ctx["current"])
+        response = render(request, "reservations/dashboard.html", ctx)
+    if cache_key:
+        valid_until = _valid_until(now, [r for r in shown if r is not None])
+        pagecache.put(cache_key, response.content, now, valid_until)
+    return response
 
 
 @require_POST

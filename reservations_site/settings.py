@@ -107,7 +107,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
 
@@ -249,10 +249,20 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Rate-limit counters live in the cache: with several server processes they must share one.
 REDIS_URL = env("REDIS_URL")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "reservations_site.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Redis down is then a quick 503 (reservations_site.views.server_error), not a hang.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# With a shared cache, sessions are read from it and written through to the database: one
+# query fewer on every request, and a flushed cache logs nobody out. (A per-process cache
+# would keep a logged-out session alive in the other processes, so only with Redis.)
+if REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Requests carry an id through the logs; see reservations_site/logging.py.
 MIDDLEWARE.insert(0, "reservations_site.logging.RequestContextMiddleware")

@@ -6,6 +6,8 @@ from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 @never_cache
@@ -30,18 +32,20 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-DATABASE_ERRORS = (OperationalError, InterfaceError)
+# The services a request depends on being unreachable: the database, and Redis when REDIS_URL
+# is set (sessions and the cache live there). Both are temporary: answer 503, not 500.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 def server_error(request):
     """handler500: a plain page, no stack trace, nothing that needs the database.
 
-    If the error came from the database (down, unreachable, timing out), say so with a 503 and
-    Retry-After: the site recovers by itself when the database returns (connections are health
-    checked before reuse).
+    If the error came from the database or Redis (down, unreachable, timing out), say so with a
+    503 and Retry-After: the site recovers by itself when they return (database connections are
+    health checked before reuse).
     """
     exc = sys.exc_info()[1]
-    unavailable = isinstance(exc, DATABASE_ERRORS)
+    unavailable = isinstance(exc, UNAVAILABLE_ERRORS)
     status = 503 if unavailable else 500
     headers = {"Retry-After": "30"} if unavailable else {}
     if request.path.startswith("/api/"):

@@ -28,6 +28,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 START, END = "<!-- bench:results -->", "<!-- /bench:results -->"
+BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/3")
 
 
 def configure(db_name):
@@ -42,6 +43,22 @@ def configure(db_name):
         DJANGO_SETTINGS_MODULE="reservations_site.settings",
     )
     os.environ.pop("CONN_MAX_AGE", None)
+    # Production shares sessions and cached pages between the server's processes through Redis
+    # (REDIS_URL); the benchmark does too, in a Redis database of its own, emptied per run.
+    os.environ.setdefault("REDIS_URL", BENCH_REDIS)
+
+
+def redis_ready():
+    """Empty the benchmark's Redis database; False (and per-process caches) without Redis."""
+    import redis
+
+    try:
+        redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        print(f"  no Redis at {os.environ['REDIS_URL']} ({exc}): per-process caches instead")
+        del os.environ["REDIS_URL"]
+        return False
+    return True
 
 
 def create_database(db_name, expected_marker, rebuild):
@@ -183,6 +200,27 @@ def wrk(script, args, duration, connections, threads=2):
     raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
 
 
+def visit_each(sessions_file, template, cookies):
+    """Every patient's page once, eight at a time: the warm-up of a scenario that rotates through
+    more patients than a 2 s warm-up reaches (a patient's second visit finds their page cached)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [line.split() for line in Path(sessions_file).read_text().splitlines()]
+    session_cookie, csrf_cookie = cookies
+
+    def visit(pair):
+        key, client = pair
+        request = urllib.request.Request(
+            BASE + template.replace("{client}", client),
+            headers={"Cookie": f"{session_cookie}={key}; {csrf_cookie}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(visit, pairs))
+
+
 def write_sessions(name, pairs):
     path = OUT / f"{name}.txt"
     path.write_text("".join(f"{key} {value}\n" for key, value in pairs))
@@ -256,7 +294,9 @@ def check_and_reset_cancels(targets):
     return len(cancelled), doubled, lost
 
 
-def count_queries(path, session_key, method="GET", csrf=None):
+def count_queries(path, session_key, method="GET", csrf=None, visits=2):
+    """Queries of one request, the last of `visits` (the ones before fill the caches, as the
+    load's warm-up does)."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -268,6 +308,8 @@ def count_queries(path, session_key, method="GET", csrf=None):
     if method == "POST":
         client.cookies[settings.CSRF_COOKIE_NAME] = csrf
         headers = {"HX-Request": "true", "X-CSRFToken": csrf}
+    for _ in range(visits - 1):
+        getattr(client, method.lower())(path, headers=headers)
     with CaptureQueriesContext(connection) as ctx:
         response = getattr(client, method.lower())(path, headers=headers)
     assert response.status_code < 400, (path, response.status_code)
@@ -315,6 +357,11 @@ def main():
     size = build_data.QUICK if opts.quick else build_data.FULL
     print(f"Data: {db_name}")
     create_database(db_name, build_data.marker(size), os.environ.get("BENCH_REBUILD") == "1")
+    opts.caches = (
+        "sessions and cached pages in Redis"
+        if redis_ready()
+        else "no Redis: sessions in PostgreSQL, pages cached per process"
+    )
     import django
 
     django.setup()
@@ -348,6 +395,12 @@ def main():
             "get.lua",
             [files["mixed"], "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),
+        ),
+        (
+            f"dashboard, {size.sessions:,} patients, every visit rendered (no cached page)",
+            "get.lua",
+            [files["mixed"], "/dashboard/?visit={n}", *cookies],
+            ("/dashboard/?visit=probe", heavy_key, "GET", None, 1),
         ),
         (
             f"dashboard, patients with {size.heavy_rows:,} reservations",
@@ -390,13 +443,15 @@ def main():
     connection.close()  # the server's workers get the connections
     server = Server(server_name, {})
     results = {name: [] for name, *_ in scenarios}
-    cancel_name = "cancel (page endpoint, htmx), racing pairs"
+    cancel_name = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
     results[cancel_name] = []
     cancel_checks = []
     try:
         for run in range(1, runs + 1):
             print(f"Run {run}/{runs} ({duration} s per scenario, {opts.connections} connections)")
             for name, script, args, _ in scenarios:
+                if run == 1 and args[0] != "none" and "{n}" not in args[1]:
+                    visit_each(args[0], args[1], args[2:4])
                 wrk(script, args, 2, opts.connections)  # warm up workers and caches
                 server.reset_peak()
                 r = wrk(script, args, duration, opts.connections)
@@ -432,7 +487,9 @@ def main():
 
     if targets:
         key, pk, _ = targets[0]
-        queries[cancel_name] = count_queries(f"/reservations/{pk}/cancel/", key, "POST", token)
+        queries[cancel_name] = count_queries(
+            f"/reservations/{pk}/cancel/", key, "POST", token, visits=1
+        )
         check_and_reset_cancels(targets[:1])
 
     table = report(
@@ -461,7 +518,8 @@ def report(results, queries, scenarios, cancel_name, size, runs, duration, opts,
         f"Data: {size.patients:,} patients, {size.professionals} professionals, "
         f"{size.reservations:,} reservations over five years "
         f"({size.heavy_patients} patients with {size.heavy_rows:,}). "
-        f"Server: `make serve` with SERVER={server}. Load: wrk, {opts.connections} connections, "
+        f"Server: `make serve` with SERVER={server}, {opts.caches}. "
+        f"Load: wrk, {opts.connections} connections, "
         f"{duration} s per scenario after a 2 s warm-up, "
         f"{'median of ' + str(runs) + ' runs' if runs > 1 else 'one run'}; every request as "
         f"one of {size.sessions:,} logged-in patients (session cookies rotate).",

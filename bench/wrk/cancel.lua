@@ -1,9 +1,10 @@
 -- Cancel reservations through the page's endpoint, as htmx does, each one as its own patient.
 -- Usage: wrk ... -s cancel.lua URL -- <targets file> <csrf token> <wrk threads>
---        <session cookie name> <csrf cookie name>
--- The targets file has one "<session key> <reservation id>" per line. Every target is sent
--- twice in a row (on two connections at once, usually), so racing cancels are part of the load:
--- afterwards each target must have exactly one cancellation event.
+--        <session cookie name> <csrf cookie name> [<every how many targets one is sent twice>]
+-- The targets file has one "<session key> <reservation id>" per line. Each target is cancelled
+-- once, and every Nth (default 10) is sent twice in a row, on two connections at once, usually:
+-- racing cancels are part of the load, and afterwards each target must have exactly one
+-- cancellation event.
 
 local threads = {}
 
@@ -24,6 +25,12 @@ function init(args)
       i = i + 1
     end
   end
+  local every = tonumber(args[6] or "10")
+  sequence = {}
+  for j, t in ipairs(targets) do
+    table.insert(sequence, t)
+    if j % every == 1 then table.insert(sequence, t) end
+  end
   token = args[2]
   session_cookie = args[4] or "sessionid"
   csrf_cookie = args[5] or "csrftoken"
@@ -32,7 +39,7 @@ function init(args)
 end
 
 function request()
-  local t = targets[(math.floor(n / 2) % #targets) + 1]
+  local t = sequence[(n % #sequence) + 1]
   n = n + 1
   return wrk.format("POST", "/reservations/" .. t.pk .. "/cancel/", {
     ["Cookie"] = session_cookie .. "=" .. t.key .. "; " .. csrf_cookie .. "=" .. token,

@@ -1,5 +1,6 @@
 -- GET a path as many different logged-in patients, one session cookie after another.
--- Usage: wrk ... -s get.lua URL -- <sessions file> <path, with {client} for the patient's id>
+-- Usage: wrk ... -s get.lua URL -- <sessions file> <path, with {client} for the patient's id
+--        and {n} for a request counter>
 --        <session cookie name> [<csrf cookie name>=<token>: the one a browser holds]
 -- The sessions file has one "<session key> <user id>" per line; "none" sends no cookie at all.
 
@@ -27,7 +28,8 @@ end
 function request()
   n = n + 1
   local s = sessions[(n % #sessions) + 1]
-  local path = template:gsub("{client}", s.client)
+  -- {n}: a different URL on every request (a page no cache has seen).
+  local path = template:gsub("{client}", s.client):gsub("{n}", tid .. "-" .. n)
   if s.key == nil then return wrk.format("GET", path) end
   return wrk.format("GET", path, { ["Cookie"] = cookie .. s.key .. csrf })
 end

@@ -13,12 +13,15 @@ true (a session starts or ends, a cancellation deadline passes, midnight changes
 "today"), computed by the view that stored it; from then on it is rendered again.
 
 The cache is settings.CACHES["default"]: Redis when REDIS_URL is set (shared by all server
-processes), else each process's own memory. If the cache fails, pages are rendered as if it were
-empty: a cache outage makes the site slower, never wrong or down.
+processes), else each process's own memory; each process also keeps its most recently used
+entries (settings.PAGE_CACHE_PROCESS_BYTES). If the cache fails, pages are rendered as if it were
+empty: a cache outage makes the site slower, never wrong.
 """
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from functools import lru_cache
 from importlib import metadata
@@ -76,15 +79,59 @@ def key(request, *parts):
     return PREFIX + hashlib.sha256(raw.encode()).hexdigest()
 
 
+class _Recent:
+    """This process's most recently used entries, in front of the shared cache.
+
+    An entry never changes under its key (the key names the content), so a copy in memory is as
+    true as the shared one, and each hit saves a Redis round trip and unpickling: about a tenth
+    of a cached dashboard's cost. Bounded in bytes, least recently used out first."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        size = len(entry[1])
+        if size > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self._bytes += size - (len(old[1]) if old else 0)
+            self._entries[key] = entry
+            while self._bytes > self.max_bytes:
+                _, (_, body) = self._entries.popitem(last=False)
+                self._bytes -= len(body)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+recent = _Recent(max_bytes=settings.PAGE_CACHE_PROCESS_BYTES)
+
+
 def get(cache_key, now):
     """The stored body if it is still true at `now`, else None."""
-    try:
-        entry = cache.get(cache_key)
-    except Exception:  # a cache outage must not take the page down with it
-        logger.warning("page cache unavailable (get)", exc_info=True)
-        return None
+    entry = recent.get(cache_key)
     if entry is None:
-        return None
+        try:
+            entry = cache.get(cache_key)
+        except Exception:  # a cache outage must not take the page down with it
+            logger.warning("page cache unavailable (get)", exc_info=True)
+            return None
+        if entry is None:
+            return None
+        recent.put(cache_key, entry)
     valid_until, body = entry
     return body if now < valid_until else None
 
@@ -95,7 +142,14 @@ def put(cache_key, body, now, valid_until):
     seconds = (valid_until - now).total_seconds()
     if seconds < 1:
         return
+    recent.put(cache_key, (valid_until, body))
     try:
         cache.set(cache_key, (valid_until, body), timeout=int(seconds) + 1)
     except Exception:
         logger.warning("page cache unavailable (set)", exc_info=True)
+
+
+def clear():
+    """Forget every cached page, shared and in this process (tests; a cache flush)."""
+    recent.clear()
+    cache.clear()

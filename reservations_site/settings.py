@@ -258,6 +258,10 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Each server process keeps its most recently used cached pages in memory too, up to this size
+# (reservations/pagecache.py).
+PAGE_CACHE_PROCESS_BYTES = env_int("PAGE_CACHE_PROCESS_BYTES", 32 * 1024 * 1024)
+
 # With a shared cache, sessions are read from it and written through to the database: one
 # query fewer on every request, and a flushed cache logs nobody out. (A per-process cache
 # would keep a logged-out session alive in the other processes, so only with Redis.)

@@ -36,11 +36,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     # Cached pages and rate-limit counters live in the cache: each test starts with none.
-    from django.core.cache import cache
+    from reservations import pagecache
 
-    cache.clear()
+    pagecache.clear()
     yield
-    cache.clear()
+    pagecache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ProfessionalProfile, User
+from reservations import pagecache
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, NOW, csrf_client, make_user
@@ -39,7 +40,7 @@ def _text(response):
 
 
 def _fresh(client, path="/dashboard/", **headers):
-    cache.clear()
+    pagecache.clear()
     response, queries = _visit(client, path, **headers)
     assert queries > CACHED_QUERIES
     return _text(response)
@@ -295,3 +296,15 @@ def test_staff_reading_a_patients_api_list_always_read_the_database(
     assert client.get(path).json()["data"][0]["status"] == "CONFIRMED"
     Reservation.objects.filter(pk=reservation.pk).update(status="PENDING")
     assert client.get(path).json()["data"][0]["status"] == "PENDING"
+
+
+def test_a_process_keeps_its_recent_pages_within_its_byte_budget():
+    recent = pagecache._Recent(max_bytes=1000)
+    for i in range(10):
+        recent.put(f"k{i}", (NOW, b"x" * 200))
+    assert recent.get("k0") is None  # the oldest went first
+    assert recent.get("k9") == (NOW, b"x" * 200)
+    kept = [i for i in range(10) if recent.get(f"k{i}")]
+    assert kept == [5, 6, 7, 8, 9]
+    recent.put("big", (NOW, b"x" * 300))  # more than a quarter of the budget: not kept
+    assert recent.get("big") is None

@@ -13,6 +13,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from reservations import pagecache
+
 from .conftest import CSRF_TOKEN, NOW, csrf_client
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +60,13 @@ def test_a_cached_dashboard_costs_one_query_with_sessions_and_pages_in_redis(
     assert again.status_code == 200 and "Lucía" in again.content.decode()
     assert len(again.content) == len(first.content)
     assert list(with_redis.scan_iter(match=":1:page:*"))
+
+    # Another server process (nothing in its own memory) gets the page from Redis.
+    pagecache.recent.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        other = client.get("/dashboard/")
+    assert len(ctx.captured_queries) == 1
+    assert other.content == again.content
 
 
 def test_logging_out_ends_the_session_in_redis_too(

@@ -260,6 +260,9 @@ def build(size, *, rebuild=False):
             cur.execute(f"ALTER TABLE reservations_reservation DROP CONSTRAINT {name}")
         for name, _ in indexes:
             cur.execute(f"DROP INDEX {name}")
+        # The page_version trigger would update a patient's row for each of a million inserts;
+        # every page_version of freshly loaded data is as good as the default.
+        cur.execute("ALTER TABLE reservations_reservation DISABLE TRIGGER reservation_page_version")
     _copy(
         "reservations_reservation",
         [
@@ -281,6 +284,7 @@ def build(size, *, rebuild=False):
     )
     print(f"  indexes and constraints ({len(indexes)} + {len(exclusions)})")
     with connection.cursor() as cur:
+        cur.execute("ALTER TABLE reservations_reservation ENABLE TRIGGER reservation_page_version")
         cur.execute("SET maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             cur.execute(definition)
@@ -327,7 +331,7 @@ def make_sessions(size):
         data = {
             "_last_seen": int(time.time()),  # what logging in sets (idle-timeout middleware)
             SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],  # as the login form
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))

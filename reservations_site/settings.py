@@ -115,7 +115,7 @@ AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.ModelBackend",  # Django's, loading the session's user more cheaply
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
@@ -260,7 +260,7 @@ CACHES = {
 }
 # Each server process keeps its most recently used cached pages in memory too, up to this size
 # (reservations/pagecache.py).
-PAGE_CACHE_PROCESS_BYTES = env_int("PAGE_CACHE_PROCESS_BYTES", 32 * 1024 * 1024)
+PAGE_CACHE_PROCESS_BYTES = env_int("PAGE_CACHE_PROCESS_BYTES", 64 * 1024 * 1024)
 
 # With a shared cache, sessions are read from it and written through to the database: one
 # query fewer on every request, and a flushed cache logs nobody out. (A per-process cache

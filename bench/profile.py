@@ -1,6 +1,9 @@
 """Where a dashboard request's time goes, in-process, under cProfile (no server, no network).
 
-    python -m bench.profile [--quick] [--path /dashboard/] [--requests 300] [--heavy]
+    python -m bench.profile [--quick] [--path /dashboard/] [--requests 300] [--heavy] [--cancel]
+
+--cancel profiles cancels through the page's endpoint (as htmx sends them) instead of GETs, each
+of a different reservation, and puts them back afterwards.
 
 Uses the benchmark database built by `make bench` (or `make bench-quick` with --quick) and one of
 its logged-in patients. For the running server, py-spy gives the same picture:
@@ -23,6 +26,7 @@ def main():
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--heavy", action="store_true", help="a patient with 2,000 reservations")
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--cancel", action="store_true", help="cancels instead of GETs")
     opts = parser.parse_args()
     configure("turnos_bench_quick" if opts.quick else "turnos_bench")
     os.environ["CONN_MAX_AGE"] = "600"
@@ -51,10 +55,24 @@ def main():
     if opts.heavy:
         keys = [k for k in keys if k[1] in heavy]
     client = Client()
+    targets = []
+    if opts.cancel:
+        from bench.build_data import CSRF_TOKEN
+        from bench.run import cancel_targets
+
+        targets = cancel_targets(keys, 2 * opts.requests + 20)
+        client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_TOKEN
+    done = iter(range(len(targets) or 10**9))
 
     def one(i):
-        client.cookies[settings.SESSION_COOKIE_NAME] = keys[i % len(keys)][0]
-        response = client.get(opts.path)
+        if targets:
+            key, pk, _ = targets[next(done)]
+            client.cookies[settings.SESSION_COOKIE_NAME] = key
+            headers = {"HX-Request": "true", "X-CSRFToken": CSRF_TOKEN}
+            response = client.post(f"/reservations/{pk}/cancel/", headers=headers)
+        else:
+            client.cookies[settings.SESSION_COOKIE_NAME] = keys[i % len(keys)][0]
+            response = client.get(opts.path)
         assert response.status_code == 200, response.status_code
 
     for i in range(20):
@@ -69,6 +87,10 @@ def main():
     for i in range(opts.requests):
         one(i)
     profiler.disable()
+    if targets:
+        from bench.run import check_and_reset_cancels
+
+        check_and_reset_cancels(targets)
     pstats.Stats(profiler).sort_stats(opts.sort).print_stats(35)
 
 

@@ -128,6 +128,22 @@ def test_cancel_in_place_after_confirming(page, live_server, turns):
     assert page.console.csp_violations() == []
 
 
+def test_reloading_after_a_cancel_never_brings_back_the_page_from_before(page, live_server, turns):
+    # The dashboard is cached (reservations/pagecache.py): the login's redirect rendered it, this
+    # visit and the reloads below may be served from the cache, and must never be stale.
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/dashboard/")
+    target = turns["later"]
+    row(page, target).get_by_role("button").click()
+    confirm_in_dialog(page)
+    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
+    for _ in range(2):
+        page.reload()
+        assert "turn-row--cancelled" in row(page, target).get_attribute("class")
+        assert row(page, target).get_by_role("button").count() == 0
+    assert "Tu turno fue cancelado." not in page.locator("#flash").inner_text()
+
+
 def test_a_turn_inside_the_notice_period_says_why_and_has_no_button(page, live_server, turns):
     enter(page, live_server)
     soon = row(page, turns["soon"])

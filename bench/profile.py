@@ -62,11 +62,11 @@ def main():
 
         targets = cancel_targets(keys, 2 * opts.requests + 20)
         client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_TOKEN
-    done = iter(range(len(targets) or 10**9))
+    untouched = iter(targets)  # each cancel takes a reservation nobody has cancelled yet
 
     def one(i):
         if targets:
-            key, pk, _ = targets[next(done)]
+            key, pk, _ = next(untouched)
             client.cookies[settings.SESSION_COOKIE_NAME] = key
             headers = {"HX-Request": "true", "X-CSRFToken": CSRF_TOKEN}
             response = client.post(f"/reservations/{pk}/cancel/", headers=headers)

@@ -26,6 +26,7 @@ def main():
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--heavy", action="store_true", help="a patient with 2,000 reservations")
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--lines", type=int, default=35, help="how many functions to print")
     parser.add_argument("--cancel", action="store_true", help="cancels instead of GETs")
     opts = parser.parse_args()
     configure("turnos_bench_quick" if opts.quick else "turnos_bench")
@@ -91,7 +92,7 @@ def main():
         from bench.run import check_and_reset_cancels
 
         check_and_reset_cancels(targets)
-    pstats.Stats(profiler).sort_stats(opts.sort).print_stats(35)
+    pstats.Stats(profiler).sort_stats(opts.sort).print_stats(opts.lines)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,25 @@ class RedisCache(redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def count(key, timeout, cache=None):
+    """Adds one to the counter at `key` and returns the new count. A new counter lives `timeout`
+    seconds. Atomic, so concurrent requests each get a count of their own; on Redis, one round trip.
+    """
+    from django.core.cache import caches
+
+    cache = cache or caches["default"]  # the backend itself; django.core.cache.cache is a proxy
+    if isinstance(cache, RedisCache):
+        key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # it expired between the two calls: this is the new counter's first
+        cache.add(key, 1, timeout)
+        return 1

@@ -2,7 +2,8 @@
 
 import json
 import re
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -10,7 +11,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import translation
 
@@ -695,6 +696,44 @@ def test_too_many_requests_get_429_with_retry_after(settings, patient, make_rese
     assert snapshot(reservation) == before
     # Another user has their own allowance.
     assert bearer_client(make_user("ana@example.com")).get("/api/reservations/x").status_code == 404
+
+
+def test_the_allowance_is_per_calendar_window_and_retry_after_says_when_it_renews(
+    settings, patient
+):
+    settings.API_RATE_LIMIT = "2/min"
+    client = session_client(patient)
+    url = f"/api/reservations/user/{patient.pk}"
+    with time_machine.travel(datetime(2026, 3, 10, 15, 0, 20, tzinfo=UTC), tick=False) as clock:
+        assert client.get(url).status_code == 200
+        clock.move_to(datetime(2026, 3, 10, 15, 0, 59, tzinfo=UTC))
+        assert client.get(url).status_code == 200
+        refused = client.get(url)
+        assert_envelope(refused, 429)
+        assert refused["Retry-After"] == "1"  # the minute renews at 15:01:00
+        # Refused requests do not push the renewal further away.
+        assert client.get(url)["Retry-After"] == "1"
+        clock.move_to(datetime(2026, 3, 10, 15, 1, 0, tzinfo=UTC))
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_are_each_counted(settings, patient, frozen_now):
+    # The count is one atomic increment: forty requests at once with an allowance of 25 get
+    # exactly 25 answers and 15 refusals.
+    # (The clock is frozen for every thread, so they all fall in one window.)
+    settings.API_RATE_LIMIT = "25/min"
+    url = f"/api/reservations/user/{patient.pk}"
+    token = get_token(patient.email)
+
+    def call(_):
+        response = Client(headers={"Authorization": f"Bearer {token}"}).get(url)
+        connection.close()
+        return response.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(call, range(40)))
+    assert codes == [200] * 25 + [429] * 15
 
 
 def test_an_unexpected_error_is_a_500_envelope_without_details(

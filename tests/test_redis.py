@@ -94,3 +94,18 @@ def test_redis_down_is_a_quick_503_not_a_hang(settings, client, patient):
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert time.monotonic() - started < 5
+
+
+def test_a_counter_is_one_round_trip_atomic_and_expires(with_redis):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import cache
+
+    from reservations_site.cache import count
+
+    with ThreadPoolExecutor(8) as pool:
+        counts = sorted(pool.map(lambda _: count("hits", 60), range(50)))
+    assert counts == list(range(1, 51))
+    (key,) = with_redis.keys("*hits")
+    assert 55 <= with_redis.ttl(key) <= 60  # set when the counter was created, not renewed
+    assert cache.get("hits") == 50

@@ -69,8 +69,8 @@ class ReservationQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def current_for(self, client, now):
-        """The session in progress, or else the nearest upcoming one that is not cancelled.
+    def upcoming_for(self, client, now):
+        """The sessions not cancelled that are in progress or ahead, the nearest first.
 
         Ordered by end first: a patient's sessions do not overlap, so that is the same order
         as by start, and it lets the (client, end) index find the row directly. Ordered by
@@ -79,10 +79,12 @@ class ReservationQuerySet(models.QuerySet):
         return (
             self.filter(client=client, end_time__gt=now)
             .active()
-            .with_people()
             .order_by("end_time", "start_time", "id")
-            .first()
         )
+
+    def current_for(self, client, now):
+        """The session in progress, or else the nearest upcoming one that is not cancelled."""
+        return self.upcoming_for(client, now).with_people().first()
 
     def history_for(self, client):
         return self.filter(client=client).with_people().order_by("-start_time", "-id")
@@ -258,6 +260,10 @@ class Reservation(models.Model):
             return None
         moments = (self.start_time - self.notice_period, self.start_time, self.end_time)
         return min((moment for moment in moments if moment > now), default=None)
+
+    def is_upcoming(self, now):
+        """In progress or ahead and not cancelled: what ReservationQuerySet.upcoming_for selects."""
+        return self.status in ACTIVE_STATUSES and self.end_time > now
 
     def is_cancellable(self, now=None):
         return self.cancel_refusal(now) is None

@@ -108,8 +108,22 @@ def dashboard(request):
 @require_POST
 @login_required
 def cancel(request, pk):
-    reservation = _get_reservation_for_client(request, pk)
     now = timezone.now()
+    # A cancel from the reservation's own page goes back there (and, with htmx, updates that
+    # page's card). Only this reservation's page is honoured, so `next` cannot redirect elsewhere.
+    detail_url = reverse("reservation_detail", args=[pk])
+    from_detail = request.POST.get("next") == detail_url
+    on_dashboard = request.htmx and not from_detail
+
+    # The dashboard's current-turn card shows the first of these; if that one is cancelled, the
+    # second. Read before the cancel, they also tell whether this cancel changes the card at all.
+    # (Reading this reservation in the same query made PostgreSQL filter all of a patient's rows.)
+    upcoming = []
+    if on_dashboard:
+        upcoming = list(Reservation.objects.upcoming_for(request.user, now).with_people()[:2])
+    reservation = next((r for r in upcoming if r.pk == pk), None)
+    reservation = reservation or _get_reservation_for_client(request, pk)
+    was_upcoming = reservation.is_upcoming(now)
     reason = request.POST.get("reason", "")
     refusal = reservation.cancel(by=request.user, channel=Channel.PAGE, reason=reason, now=now)
     if refusal:
@@ -117,21 +131,13 @@ def cancel(request, pk):
     else:
         message, level = _("Your session was cancelled."), messages.SUCCESS
 
-    # A cancel from the reservation's own page goes back there (and, with htmx, updates that
-    # page's card). Only this reservation's page is honoured, so `next` cannot redirect elsewhere.
-    detail_url = reverse("reservation_detail", args=[reservation.pk])
-    from_detail = request.POST.get("next") == detail_url
-
     if not request.htmx:
         messages.add_message(request, level, message)
         return redirect(detail_url if from_detail else "dashboard")
 
-    # Everything the page shows of this reservation is swapped out-of-band: its history row,
-    # the current-turn card (which may now show the next session) and the announcement.
     ctx = {
         "now": now,
         "reservation": reservation,
-        "current": Reservation.objects.current_for(request.user, now),
         "result_message": message,
         "result_ok": refusal is None,
     }
@@ -139,6 +145,14 @@ def cancel(request, pk):
         ctx["next_url"] = detail_url
         ctx["deadline"] = reservation.start_time - reservation.notice_period
         return render(request, "reservations/detail.html#cancel-result", ctx)
+    # Everything the dashboard shows of this reservation is swapped out-of-band: its history row,
+    # the announcement and the current-turn card, unless this session comes after the card's,
+    # which then stays as it is. (A session already cancelled, or past, may still be on the card
+    # of a page loaded earlier: the card is sent again then.)
+    if not (was_upcoming and upcoming and upcoming[0] is not reservation):
+        remaining = [r for r in upcoming if r.is_upcoming(now)]
+        ctx["card"] = True
+        ctx["current"] = remaining[0] if remaining else None
     return render(request, "reservations/dashboard.html#cancel-result", ctx)
 
 

@@ -67,6 +67,42 @@ def test_after_cancelling_the_card_shows_the_next_turn(patient, upcoming, make_r
     assert f'data-reservation-id="{following.pk}"' in card
 
 
+def test_cancelling_a_later_session_leaves_the_card_as_it_is(
+    patient, upcoming, make_reservation, django_assert_max_num_queries
+):
+    later = make_reservation(patient, NOW + timedelta(days=10))
+    client = csrf_client(patient)
+    # Session, user, the two upcoming (`later` among them), update, event, and the savepoint
+    # pair of the test's transaction: no query for a card that does not change.
+    with django_assert_max_num_queries(7):
+        html = post(client, later.pk, htmx=True).content.decode()
+    assert f'id="reservation-{later.pk}"' in html and "Tu turno fue cancelado." in html
+    assert 'id="current-turn"' not in html  # the card still shows `upcoming`: nothing to swap
+    later.refresh_from_db()
+    assert later.status == "CANCELLED"
+
+
+def test_a_session_cancelled_elsewhere_is_taken_off_the_card(patient, upcoming, make_reservation):
+    # Cancelled in another tab: this page's card still shows it, with its cancel button.
+    following = make_reservation(patient, NOW + timedelta(days=10))
+    other_tab, this_tab = csrf_client(patient), csrf_client(patient)
+    post(other_tab, upcoming.pk, htmx=True)
+    html = post(this_tab, upcoming.pk, htmx=True).content.decode()
+    assert "Ya cancelado" in html
+    card = html[html.index('id="current-turn"') :]
+    assert f'data-reservation-id="{following.pk}"' in card
+
+
+def test_a_refused_cancel_of_the_cards_session_sends_the_card_without_its_button(
+    patient, make_reservation, frozen_now
+):
+    soon = make_reservation(patient, NOW + timedelta(hours=47))  # the deadline passed on the page
+    html = post(csrf_client(patient), soon.pk, htmx=True).content.decode()
+    card = html[html.index('id="current-turn"') :]
+    assert f'data-reservation-id="{soon.pk}"' in card and "cancel-form" not in card
+    assert_unchanged(soon)
+
+
 def test_a_plain_form_post_redirects_to_the_dashboard_with_a_message(patient, upcoming):
     client = csrf_client(patient)
     r = post(client, upcoming.pk)

@@ -31,6 +31,11 @@ def env_int(name, default):
     return int(value) if value else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def env_list(name, default=()):
     value = os.environ.get(name)
     if not value:
@@ -110,6 +115,12 @@ DATABASES = {
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
+
+# On PostgreSQL, a connection used in the last CONN_HEALTH_CHECK_DELAY seconds skips the check
+# (reservations_site/postgresql/base.py).
+CONN_HEALTH_CHECK_DELAY = env_float("CONN_HEALTH_CHECK_DELAY", 1.0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "reservations_site.postgresql"
 
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

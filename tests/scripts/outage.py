@@ -61,20 +61,27 @@ if __name__ == "__main__":
                 "HX-Request": "true",
             },
         )
-    elif scenario == "recover":
+    elif scenario in ("recover", "recover-at-once"):
+        import time
+
         import psycopg
+        from django.conf import settings
         from django.db import connection
 
         request("GET", "/healthz")
         # Kill the server's connection from outside, as a database restart would.
         pid = connection.connection.info.backend_pid
-        settings = connection.settings_dict
+        params = connection.settings_dict
         with psycopg.connect(
-            host=settings["HOST"],
-            port=settings["PORT"],
-            user=settings["USER"],
-            dbname=settings["NAME"],
+            host=params["HOST"],
+            port=params["PORT"],
+            user=params["USER"],
+            dbname=params["NAME"],
             autocommit=True,
         ) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        if scenario == "recover":
+            # Idle for longer than the delay: the connection is checked before it is used again.
+            time.sleep(settings.CONN_HEALTH_CHECK_DELAY + 0.1)
+        request("GET", "/healthz")
         request("GET", "/healthz")

@@ -342,10 +342,16 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--server", default=os.environ.get("SERVER", "granian"))
     parser.add_argument("--write-doc", action=argparse.BooleanOptionalAction)
+    parser.add_argument(
+        "--only",
+        help="run only the scenarios whose name contains this (and the ceiling); never writes "
+        "the doc. E.g. --only cancel, --only API",
+    )
     opts = parser.parse_args()
     runs = opts.runs or (1 if opts.quick else 3)
     duration = opts.duration or (5 if opts.quick else 15)
     write_doc = opts.write_doc if opts.write_doc is not None else not opts.quick
+    write_doc = write_doc and not opts.only
     db_name = "turnos_bench_quick" if opts.quick else "turnos_bench"
     OUT.mkdir(exist_ok=True)
     began = time.monotonic()
@@ -431,6 +437,11 @@ def main():
             )
         )
 
+    cancel_name = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
+    if opts.only:
+        scenarios = [s for s in scenarios if s is scenarios[0] or opts.only in s[0]]
+    run_cancels = not opts.only or opts.only in cancel_name
+
     queries = {}
     for name, _, _, probe in scenarios:
         if probe:
@@ -443,9 +454,9 @@ def main():
     connection.close()  # the server's workers get the connections
     server = Server(server_name, {})
     results = {name: [] for name, *_ in scenarios}
-    cancel_name = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
     results[cancel_name] = []
     cancel_checks = []
+    targets = []
     try:
         for run in range(1, runs + 1):
             print(f"Run {run}/{runs} ({duration} s per scenario, {opts.connections} connections)")
@@ -461,6 +472,8 @@ def main():
                     f"  {name:<48} {r['rps']:8.0f} req/s  p99 {r['p99_us'] / 1000:6.1f} ms"
                     f"  non-2xx {r['non_2xx_3xx']}"
                 )
+            if not run_cancels:
+                continue
             targets = cancel_targets(sessions["mixed"] + sessions["heavy"], 40_000)
             path = OUT / "cancel-targets.txt"
             path.write_text("".join(f"{key} {pk}\n" for key, pk, _ in targets))
@@ -531,6 +544,8 @@ def report(results, queries, scenarios, cancel_name, size, runs, duration, opts,
     ceiling_rps = statistics.median(r["rps"] for r in ceiling)
     for name in [s[0] for s in scenarios] + [cancel_name]:
         rs = results[name]
+        if not rs:
+            continue
         rps = med(name, "rps")
         errors = sum(r["non_2xx_3xx"] + r["socket_errors"] for r in rs)
         extra = ""
@@ -546,7 +561,7 @@ def report(results, queries, scenarios, cancel_name, size, runs, duration, opts,
             f"| {max(r['peak_mb'] for r in rs):.0f} MB "
             f"| {errors} non-2xx/3xx, {sum(r['status_5xx'] for r in rs)} 5xx{extra} |"
         )
-    if not has_api:
+    if not has_api and not opts.only:
         lines.append(
             "| API list | not available (no `/api/reservations/user/<id>` route) | | | | | | | |"
         )

@@ -8,11 +8,20 @@ wraps the connection pool and is safe to share, so one per pool is kept.
 
 from django.core.cache.backends import redis
 
+# Adds one to a counter, giving a new counter its time to live: atomic, as every script is, and
+# one command (a pipeline of SET NX and INCR cost half as much CPU again in redis-py).
+COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
 
 class RedisCacheClient(redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._count_scripts = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -21,27 +30,32 @@ class RedisCacheClient(redis.RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
+    def count(self, key, timeout):
+        client = self.get_client(key, write=True)
+        script = self._count_scripts.get(id(client))
+        if script is None:
+            script = self._count_scripts[id(client)] = client.register_script(COUNT_SCRIPT)
+        return script(keys=[key], args=[timeout])
+
 
 class RedisCache(redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
+    def count(self, key, timeout):
+        return self._cache.count(self.make_and_validate_key(key), timeout)
+
 
 def count(key, timeout, cache=None):
     """Adds one to the counter at `key` and returns the new count. A new counter lives `timeout`
-    seconds. Atomic, so concurrent requests each get a count of their own; on Redis, one round trip.
+    seconds. Atomic, so concurrent requests each get a count of their own; on Redis, one command.
     """
     from django.core.cache import caches
 
     cache = cache or caches["default"]  # the backend itself; django.core.cache.cache is a proxy
     if isinstance(cache, RedisCache):
-        key = cache.make_and_validate_key(key)
-        client = cache._cache.get_client(key, write=True)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(key, 0, ex=timeout, nx=True)
-        pipe.incr(key)
-        return pipe.execute()[1]
+        return cache.count(key, timeout)
     cache.add(key, 0, timeout)
     try:
         return cache.incr(key)

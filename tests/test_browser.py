@@ -103,6 +103,7 @@ def test_cancel_in_place_after_confirming(page, live_server, turns):
     target = turns["next"]
     untouched = {r: html_of(page, f"#reservation-{turns[r].pk}") for r in ("later", "past")}
     head = html_of(page, ".page-head")
+    card = html_of(page, "#current-turn")  # shows `soon`: this cancel does not send it again
     page.evaluate("window.__marker = 'same page'")
 
     button = row(page, target).get_by_role("button")
@@ -123,6 +124,7 @@ def test_cancel_in_place_after_confirming(page, live_server, turns):
     for name, before in untouched.items():
         assert html_of(page, f"#reservation-{turns[name].pk}") == before, name
     assert html_of(page, ".page-head") == head
+    assert html_of(page, "#current-turn") == card
     target.refresh_from_db()
     assert target.status == "CANCELLED"
     assert page.console.csp_violations() == []

@@ -22,7 +22,7 @@ from bench.run import configure
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--path", default="/dashboard/")
+    parser.add_argument("--path", default="/dashboard/", help="{client}: the patient's id")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--heavy", action="store_true", help="a patient with 2,000 reservations")
     parser.add_argument("--sort", default="tottime")
@@ -72,8 +72,9 @@ def main():
             headers = {"HX-Request": "true", "X-CSRFToken": CSRF_TOKEN}
             response = client.post(f"/reservations/{pk}/cancel/", headers=headers)
         else:
-            client.cookies[settings.SESSION_COOKIE_NAME] = keys[i % len(keys)][0]
-            response = client.get(opts.path)
+            key, uid = keys[i % len(keys)]
+            client.cookies[settings.SESSION_COOKIE_NAME] = key
+            response = client.get(opts.path.replace("{client}", uid))
         assert response.status_code == 200, response.status_code
 
     for i in range(20):

@@ -344,8 +344,9 @@ def main():
     parser.add_argument("--write-doc", action=argparse.BooleanOptionalAction)
     parser.add_argument(
         "--only",
-        help="run only the scenarios whose name contains this (and the ceiling); never writes "
-        "the doc. E.g. --only cancel, --only API",
+        action="append",
+        help="run only the scenarios whose name contains this (and the ceiling); may be given "
+        "more than once; never writes the doc. E.g. --only cancel --only API",
     )
     opts = parser.parse_args()
     runs = opts.runs or (1 if opts.quick else 3)
@@ -438,9 +439,12 @@ def main():
         )
 
     cancel_name = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
-    if opts.only:
-        scenarios = [s for s in scenarios if s is scenarios[0] or opts.only in s[0]]
-    run_cancels = not opts.only or opts.only in cancel_name
+
+    def wanted(name):
+        return not opts.only or any(part in name for part in opts.only)
+
+    scenarios = [s for s in scenarios if s is scenarios[0] or wanted(s[0])]
+    run_cancels = wanted(cancel_name)
 
     queries = {}
     for name, _, _, probe in scenarios:

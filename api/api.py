@@ -6,7 +6,6 @@ Every answer is an envelope, `{"status": <code>, "data": ..., "message": "..."}`
 """
 
 import logging
-import time
 from uuid import UUID
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
@@ -19,16 +18,15 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import SessionAuth
-from ninja.throttling import SimpleRateThrottle
 from pydantic import Field
 
 from accounts.models import User
 from reservations import pagecache
 from reservations.models import REASON_MAX_LENGTH, Channel, Reservation
-from reservations_site.cache import count
 from reservations_site.views import UNAVAILABLE_ERRORS
 
 from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
+from .throttle import UserThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -102,31 +100,7 @@ class BrowserSessionAuth(SessionAuth):
         return super().__call__(request)
 
 
-class UserThrottle(SimpleRateThrottle):
-    """settings.API_RATE_LIMIT requests per user (read on each request, so it can be changed),
-    counted in fixed windows: 120/min means at most 120 in each calendar minute.
-
-    One counter per user and window, incremented atomically in the shared cache: one round trip
-    to Redis. ninja's own throttle reads a list of timestamps and writes it back, two round trips
-    (40% of a cached API answer's time), and keeps them on the throttle object, which every
-    thread of a server process shares. A fixed window lets a client reach twice the rate across a
-    window's edge; that still stops a runaway client, which is what it is for.
-    """
-
-    def __init__(self):
-        pass  # no state: one instance serves every request and thread
-
-    def allow_request(self, request):
-        limit, duration = self.parse_rate(settings.API_RATE_LIMIT)
-        # Authentication runs first: only a known user reaches this.
-        window = int(time.time() // duration)
-        key = f"api-throttle:{request.user.pk}:{duration}:{window}"
-        return count(key, duration) <= limit
-
-    def wait(self):
-        _, duration = self.parse_rate(settings.API_RATE_LIMIT)
-        return duration - time.time() % duration
-
+throttle = UserThrottle()  # settings.API_RATE_LIMIT per user (api/throttle.py)
 
 api = NinjaAPI(
     title="Turnos API",
@@ -140,7 +114,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     auth=[BearerAuth(), BrowserSessionAuth()],
-    throttle=[UserThrottle()],
+    throttle=[throttle],
     # Swagger UI comes from ninja's static files; its validator badge would call swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )

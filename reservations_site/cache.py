@@ -8,11 +8,11 @@ wraps the connection pool and is safe to share, so one per pool is kept.
 
 from django.core.cache.backends import redis
 
-# Adds one to a counter, giving a new counter its time to live: atomic, as every script is, and
-# one command (a pipeline of SET NX and INCR cost half as much CPU again in redis-py).
+# Adds to a counter, giving a new counter its time to live: atomic, as every script is, and
+# one command (a pipeline of SET NX and INCRBY cost half as much CPU again in redis-py).
 COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
 
@@ -30,12 +30,12 @@ class RedisCacheClient(redis.RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
-    def count(self, key, timeout):
+    def count(self, key, timeout, amount):
         client = self.get_client(key, write=True)
         script = self._count_scripts.get(id(client))
         if script is None:
             script = self._count_scripts[id(client)] = client.register_script(COUNT_SCRIPT)
-        return script(keys=[key], args=[timeout])
+        return script(keys=[key], args=[timeout, amount])
 
 
 class RedisCache(redis.RedisCache):
@@ -43,22 +43,22 @@ class RedisCache(redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    def count(self, key, timeout):
-        return self._cache.count(self.make_and_validate_key(key), timeout)
+    def count(self, key, timeout, amount=1):
+        return self._cache.count(self.make_and_validate_key(key), timeout, amount)
 
 
-def count(key, timeout, cache=None):
-    """Adds one to the counter at `key` and returns the new count. A new counter lives `timeout`
-    seconds. Atomic, so concurrent requests each get a count of their own; on Redis, one command.
-    """
+def count(key, timeout, amount=1, cache=None):
+    """Adds `amount` to the counter at `key` and returns the new count. A new counter lives
+    `timeout` seconds. Atomic, so concurrent callers each get a count of their own; on Redis, one
+    command."""
     from django.core.cache import caches
 
     cache = cache or caches["default"]  # the backend itself; django.core.cache.cache is a proxy
     if isinstance(cache, RedisCache):
-        return cache.count(key, timeout)
+        return cache.count(key, timeout, amount)
     cache.add(key, 0, timeout)
     try:
-        return cache.incr(key)
+        return cache.incr(key, amount)
     except ValueError:  # it expired between the two calls: this is the new counter's first
-        cache.add(key, 1, timeout)
-        return 1
+        cache.add(key, amount, timeout)
+        return amount

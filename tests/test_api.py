@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import translation
 
 from accounts.models import User
+from api.api import throttle as api_throttle
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
@@ -28,10 +29,13 @@ LOGIN_URL = "/_allauth/app/v1/auth/login"
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Login rate limits and API throttles live in the cache: each test starts from zero.
+    # Login rate limits and API throttles live in the cache (and the permits a process holds,
+    # api/throttle.py): each test starts from zero.
     cache.clear()
+    api_throttle.clear()
     yield
     cache.clear()
+    api_throttle.clear()
 
 
 def get_token(email, password=PASSWORD):

@@ -109,3 +109,12 @@ def test_a_counter_is_one_round_trip_atomic_and_expires(with_redis):
     (key,) = with_redis.keys("*hits")
     assert 55 <= with_redis.ttl(key) <= 60  # set when the counter was created, not renewed
     assert cache.get("hits") == 50
+
+
+def test_a_counter_adds_blocks(with_redis):
+    from reservations_site.cache import count
+
+    assert count("blocks", 60, 5) == 5
+    assert count("blocks", 60, 5) == 10
+    (key,) = with_redis.keys("*blocks")
+    assert 55 <= with_redis.ttl(key) <= 60

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import translation
+from django.utils.http import parse_http_date
 
 from accounts.models import User
 from api.api import throttle as api_throttle
@@ -84,6 +86,7 @@ def assert_envelope(response, status):
     assert response["Content-Type"] == "application/json; charset=utf-8"
     # Patients' appointments: never kept by a browser cache or a proxy.
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert parse_http_date(response["Expires"]) <= time.time()
     body = response.json()
     assert body["status"] == status
     assert isinstance(body["message"], str) and body["message"]

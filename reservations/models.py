@@ -62,6 +62,13 @@ class Refusal:
         return str(self.message)
 
 
+def _choice_label(choices, value):
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class ReservationQuerySet(models.QuerySet):
     def with_people(self):
         return self.select_related("professional__professional_profile")
@@ -148,6 +155,16 @@ class Reservation(models.Model):
     def __str__(self):
         start = timezone.localtime(self.start_time)
         return f"{start:%Y-%m-%d %H:%M} · {self.client} · {self.get_status_display()}"
+
+    # Django's get_FOO_display builds a dict of all the field's choices on every call, hashing
+    # each translatable label (which translates it): on every dashboard row, that was a twentieth
+    # of rendering the page. These look the one label up. A value outside the choices shows as
+    # itself, as in Django's.
+    def get_status_display(self):
+        return _choice_label(Status, self.status)
+
+    def get_session_modality_display(self):
+        return _choice_label(Modality, self.session_modality)
 
     def clean(self):
         if self.start_time and self.end_time:

@@ -73,6 +73,41 @@ def turn_time(value):
     return timezone.localtime(value).strftime("%H:%M")
 
 
+# A session's texts are tags rather than blocktranslates of filters: they are on every row of the
+# dashboard, and a blocktranslate resolves and localizes each of its values again
+# (docs/performance.md). The msgids are the ones the templates had.
+
+
+@register.simple_tag
+def turn_when(reservation, now):
+    """'martes 10 de marzo, 14:00 – 14:50 (50 min)', in the active (viewer's) time zone."""
+    # Translators: a session's day, start and end times and its length in minutes.
+    return _("%(day)s, %(start)s – %(end)s (%(minutes)s min)") % {
+        "day": turn_day(reservation.start_time, now),
+        "start": turn_time(reservation.start_time),
+        "end": turn_time(reservation.end_time),
+        "minutes": reservation.duration_minutes,
+    }
+
+
+@register.simple_tag
+def cancel_label(reservation, now):
+    """The cancel button's accessible name: 'Cancelar el turno de mañana, 14:00'."""
+    return _("Cancel session %(of_day)s, %(start)s") % {
+        "of_day": turn_day_of(reservation.start_time, now),
+        "start": turn_time(reservation.start_time),
+    }
+
+
+@register.simple_tag
+def cancel_question(reservation, now):
+    """What the confirmation dialog asks before a cancel."""
+    return _("Cancel your session %(of_day)s, %(start)s? This cannot be undone.") % {
+        "of_day": turn_day_of(reservation.start_time, now),
+        "start": turn_time(reservation.start_time),
+    }
+
+
 @register.filter
 def zone_city(zone):
     """'America/Argentina/Buenos_Aires' -> 'Buenos Aires': how people name a zone."""

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.utils import translation
 from django.utils.translation.template import templatize
+
+from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, NOW, csrf_client
 
@@ -39,6 +42,7 @@ def test_spanish_is_the_default(patient, turns):
     assert "martes 17 de marzo, 14:00 – 14:45 (45 min)" in html
     assert 'aria-label="Cancelar turno del martes 17 de marzo, 14:00"' in html
     assert "¿Cancelar tu turno del martes 17 de marzo, 14:00? No se puede deshacer." in html
+    assert "Pendiente</span>" in html and "Confirmado</span>" in html
 
 
 def test_a_language_the_site_does_not_have_falls_back_to_spanish(patient, turns):
@@ -54,6 +58,18 @@ def test_english_comes_from_the_browser(patient, turns):
     assert 'aria-label="Cancel session of Tuesday, March 17, 14:00"' in html
     assert "Times are shown in Buenos Aires time" in html
     assert "Cancel this session?" in html  # the dialog
+    assert "Pending</span>" in html and "Confirmed</span>" in html
+
+
+def test_labels_of_statuses_and_modalities_in_both_languages():
+    reservation = Reservation(status="CONFIRMED", session_modality="Presencial")
+    with translation.override("es-ar"):
+        assert reservation.get_status_display() == "Confirmado"
+        assert reservation.get_session_modality_display() == "Presencial"
+    with translation.override("en"):
+        assert reservation.get_session_modality_display() == "In person"
+    # A value outside the choices (a row written by hand) shows as itself.
+    assert Reservation(status="ON_HOLD").get_status_display() == "ON_HOLD"
 
 
 def test_tomorrow_in_both_languages(patient, make_reservation, frozen_now):

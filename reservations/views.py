@@ -155,13 +155,21 @@ def cancel(request, pk):
         ctx["deadline"] = reservation.start_time - reservation.notice_period
         return render(request, "reservations/detail.html#cancel-result", ctx)
     # Everything the dashboard shows of this reservation is swapped out-of-band: its history row,
-    # the announcement and the current-turn card, unless this session comes after the card's,
-    # which then stays as it is. (A session already cancelled, or past, may still be on the card
-    # of a page loaded earlier: the card is sent again then.)
-    if not (was_upcoming and upcoming and upcoming[0] is not reservation):
-        remaining = [r for r in upcoming if r.is_upcoming(now)]
+    # the announcement and, when it changes, the current-turn card.
+    remaining = [r for r in upcoming if r.is_upcoming(now)]
+    current = remaining[0] if remaining else None
+    shown = request.POST.get("card")  # the id on the page's card ("": none), from static/js/app.js
+    if shown is not None:
+        # The card changes if it is this reservation's (cancelled, or refused: no button now) or
+        # not the current turn any more (booked, cancelled or ended since the page was loaded).
+        changed = shown == str(pk) or shown != (str(current.pk) if current else "")
+    else:
+        # Without it (a page from before app.js sent it), the card is assumed to show the
+        # current turn as it was before this cancel.
+        changed = not (was_upcoming and upcoming and upcoming[0] is not reservation)
+    if changed:
         ctx["card"] = True
-        ctx["current"] = remaining[0] if remaining else None
+        ctx["current"] = current
     return render(request, "reservations/dashboard.html#cancel-result", ctx)
 
 

@@ -235,6 +235,21 @@ def test_cancelling_the_current_turn_updates_the_card(page, live_server, patient
     assert "Ya cancelado" in row(page, first).inner_text()
 
 
+def test_a_session_booked_while_the_page_was_open_reaches_the_card_with_any_cancel(
+    page, live_server, turns, make_reservation
+):
+    log_in(page, live_server)
+    card = page.locator("#current-turn")
+    assert card.locator(f'[data-reservation-id="{turns["soon"].pk}"]').count() == 1
+    # The practice books a session before `soon` while the page stays open.
+    booked = make_reservation(turns["soon"].client, timezone.now() + timedelta(hours=10))
+    row(page, turns["later"]).get_by_role("button").click()
+    confirm_in_dialog(page)
+    page.wait_for_selector(f'#current-turn [data-reservation-id="{booked.pk}"]')
+    assert "Ya cancelado" in row(page, turns["later"]).inner_text()
+    screenshot(page, "card-refreshed-by-a-later-cancel")
+
+
 def test_empty_state(page, live_server, other_patient):
     enter(page, live_server, email="martin@example.com")
     assert "No tenés turnos próximos." in page.locator("#current-turn").inner_text()

@@ -82,6 +82,40 @@ def test_cancelling_a_later_session_leaves_the_card_as_it_is(
     assert later.status == "CANCELLED"
 
 
+def test_the_card_the_page_shows_decides_whether_it_is_sent_again(
+    patient, upcoming, make_reservation, django_assert_max_num_queries
+):
+    # app.js sends the id on the page's card. It shows `upcoming`: cancelling a later session
+    # leaves it as it is.
+    later = make_reservation(patient, NOW + timedelta(days=10))
+    client = csrf_client(patient)
+    with django_assert_max_num_queries(7):
+        html = post(client, later.pk, htmx=True, card=str(upcoming.pk)).content.decode()
+    assert "Tu turno fue cancelado." in html
+    assert 'id="current-turn"' not in html
+
+
+@pytest.mark.parametrize("shown", ["ended", "empty"])
+def test_a_card_out_of_date_is_replaced_by_any_cancel(patient, upcoming, make_reservation, shown):
+    # The page was loaded while a session now over was the current turn, or before `upcoming`
+    # was booked. Cancelling a later session also brings the card up to date.
+    ended = make_reservation(patient, NOW - timedelta(hours=2))
+    later = make_reservation(patient, NOW + timedelta(days=10))
+    card = {"ended": str(ended.pk), "empty": ""}[shown]
+    html = post(csrf_client(patient), later.pk, htmx=True, card=card).content.decode()
+    card_html = html[html.index('id="current-turn"') :]
+    assert f'data-reservation-id="{upcoming.pk}"' in card_html
+    later.refresh_from_db()
+    assert later.status == "CANCELLED"
+
+
+def test_cancelling_the_cards_session_sends_the_next_one(patient, upcoming, make_reservation):
+    following = make_reservation(patient, NOW + timedelta(days=10))
+    html = post(csrf_client(patient), upcoming.pk, htmx=True, card=str(upcoming.pk)).content
+    card_html = html.decode()[html.decode().index('id="current-turn"') :]
+    assert f'data-reservation-id="{following.pk}"' in card_html
+
+
 def test_a_session_cancelled_elsewhere_is_taken_off_the_card(patient, upcoming, make_reservation):
     # Cancelled in another tab: this page's card still shows it, with its cancel button.
     following = make_reservation(patient, NOW + timedelta(days=10))
@@ -97,9 +131,10 @@ def test_a_refused_cancel_of_the_cards_session_sends_the_card_without_its_button
     patient, make_reservation, frozen_now
 ):
     soon = make_reservation(patient, NOW + timedelta(hours=47))  # the deadline passed on the page
-    html = post(csrf_client(patient), soon.pk, htmx=True).content.decode()
-    card = html[html.index('id="current-turn"') :]
-    assert f'data-reservation-id="{soon.pk}"' in card and "cancel-form" not in card
+    for data in ({}, {"card": str(soon.pk)}):  # an older page's script, and app.js
+        html = post(csrf_client(patient), soon.pk, htmx=True, **data).content.decode()
+        card = html[html.index('id="current-turn"') :]
+        assert f'data-reservation-id="{soon.pk}"' in card and "cancel-form" not in card
     assert_unchanged(soon)
 
 

@@ -52,7 +52,8 @@ class _HistoryPaginator(Paginator):
     A deep page (OFFSET 180 for page 10) then walks the (client, start) index for ids alone
     instead of joining every skipped row to its professional first, so a patient with 2,000
     reservations pages as fast as one with 5 (docs/performance.md). The first page skips
-    nothing: it is the history itself, limited, whose SQL costs Django a third less to build.
+    nothing: it is the history itself, limited, which PostgreSQL plans and runs in about two
+    thirds of the time of the ids subquery.
     """
 
     def __init__(self, history, per_page):

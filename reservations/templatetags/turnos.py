@@ -92,7 +92,7 @@ def turn_when(reservation, now):
 
 @register.simple_tag
 def cancel_label(reservation, now):
-    """The cancel button's accessible name: 'Cancelar el turno de mañana, 14:00'."""
+    """The cancel button's accessible name: 'Cancelar turno de mañana, 14:00'."""
     return _("Cancel session %(of_day)s, %(start)s") % {
         "of_day": turn_day_of(reservation.start_time, now),
         "start": turn_time(reservation.start_time),

@@ -15,6 +15,7 @@
   // Forms with data-confirm ask in the page's <dialog> before htmx sends them. showModal()
   // makes the rest of the page inert (focus stays in the dialog) and Escape closes it; the
   // safe answer has the focus first. Without <dialog> support, the browser's confirm().
+  var pending = null;  // the question on screen: how to send its request, where focus was
   document.addEventListener("htmx:confirm", function (event) {
     var elt = event.detail.elt;
     var question = elt && elt.dataset ? elt.dataset.confirm : null;
@@ -25,20 +26,28 @@
       if (window.confirm(question)) event.detail.issueRequest(true);
       return;
     }
-    var opener = document.activeElement;
+    pending = { issueRequest: event.detail.issueRequest, opener: document.activeElement };
     dialog.querySelector("[data-confirm-text]").textContent = question;
     dialog.returnValue = "";
-    dialog.addEventListener("close", function onClose() {
-      dialog.removeEventListener("close", onClose);
-      if (dialog.returnValue === "confirm") {
-        event.detail.issueRequest(true);
-      } else if (opener && opener.isConnected) {
-        opener.focus();  // back where the user was, nothing changed
-      }
-    });
     dialog.showModal();
     dialog.querySelector("[data-confirm-keep]").focus();
   });
+  // One listener for every question. The close event comes in a task of its own: after Escape
+  // and a quick Enter it can arrive when the next question is already open, and it is not that
+  // question's answer.
+  var confirmDialog = document.getElementById("confirm-dialog");
+  if (confirmDialog) {
+    confirmDialog.addEventListener("close", function () {
+      if (confirmDialog.open || !pending) return;
+      var answered = pending;
+      pending = null;
+      if (confirmDialog.returnValue === "confirm") {
+        answered.issueRequest(true);
+      } else if (answered.opener && answered.opener.isConnected) {
+        answered.opener.focus();  // back where the user was, nothing changed
+      }
+    });
+  }
 
   // A cancel on the dashboard says which session the page's current-turn card shows, so that
   // the answer replaces the card exactly when it has changed (reservations/views.py, cancel).

@@ -14,15 +14,15 @@ import time
 from bench.run import configure, redis_ready
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=2)
-    opts = parser.parse_args()
-    configure("turnos_bench_quick" if opts.quick else "turnos_bench")
+def patient_visits(quick, empty_redis):
+    """Django, set up on the benchmark data as production runs it, and `visit(path, i, tag,
+    logged_in=True)`: one GET of `path` as the i-th of 100 patients, asserting a 200. In the
+    path, `{client}` is the patient's id and `{n}` a value new for each (tag, i): a page no cache
+    has seen. `empty_redis` empties the benchmark's Redis database first."""
+    configure("turnos_bench_quick" if quick else "turnos_bench")
     os.environ["CONN_MAX_AGE"] = "600"
-    redis_ready()
+    if empty_redis:
+        redis_ready()
     import django
 
     django.setup()
@@ -31,27 +31,38 @@ def main():
 
     from bench import build_data
 
-    size = build_data.QUICK if opts.quick else build_data.FULL
+    size = build_data.QUICK if quick else build_data.FULL
     patients = build_data.make_sessions(size)["mixed"][:100]
     client = Client()
     client.cookies[settings.CSRF_COOKIE_NAME] = build_data.CSRF_TOKEN
 
-    def cpu_ms(path, logged_in, n, tag):
-        def visit(i, tag=tag):
-            key, patient = patients[i % len(patients)]
-            if logged_in:
-                client.cookies[settings.SESSION_COOKIE_NAME] = key
-            else:
-                client.cookies.pop(settings.SESSION_COOKIE_NAME, None)
-            url = path.replace("{client}", patient).replace("{n}", f"{tag}-{i}")
-            response = client.get(url)
-            assert response.status_code == 200, (url, response.status_code)
+    def visit(path, i, tag, logged_in=True):
+        key, patient = patients[i % len(patients)]
+        if logged_in:
+            client.cookies[settings.SESSION_COOKIE_NAME] = key
+        else:
+            client.cookies.pop(settings.SESSION_COOKIE_NAME, None)
+        url = path.replace("{client}", patient).replace("{n}", f"{tag}-{i}")
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
 
-        for i in range(len(patients)):  # each patient's page once: what follows are returns
-            visit(i, tag + "-first")
+    return len(patients), visit
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2)
+    opts = parser.parse_args()
+    patients, visit = patient_visits(opts.quick, empty_redis=True)
+
+    def cpu_ms(path, logged_in, n, tag):
+        for i in range(patients):  # each patient's page once: what follows are returns
+            visit(path, i, tag + "-first", logged_in)
         started = time.process_time()
         for i in range(n):
-            visit(i)
+            visit(path, i, tag, logged_in)
         return (time.process_time() - started) / n * 1000
 
     scenarios = [

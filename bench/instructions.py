@@ -14,44 +14,23 @@ of `make bench` (or `make bench-quick` with --quick); about two minutes for 200 
 """
 
 import argparse
-import os
 import re
 import subprocess
 import sys
 import time
 
-from bench.run import configure
+from bench.cpu import patient_visits
 
 
 def child(quick, path, requests):
-    configure("turnos_bench_quick" if quick else "turnos_bench")
-    os.environ["CONN_MAX_AGE"] = "600"
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.test import Client
-
-    from bench import build_data
-
-    size = build_data.QUICK if quick else build_data.FULL
-    patients = build_data.make_sessions(size)["mixed"][:100]
-    client = Client()
-    client.cookies[settings.CSRF_COOKIE_NAME] = build_data.CSRF_TOKEN
-    # Unique per process: pages cached in Redis by an earlier run must not be hits here.
+    # Redis is not emptied (the other child runs at the same time): instead every URL of this
+    # process is new, so pages cached in Redis by an earlier run are never hits here.
+    patients, visit = patient_visits(quick, empty_redis=False)
     run = str(time.time_ns())
-
-    def visit(i, tag):
-        key, patient = patients[i % len(patients)]
-        client.cookies[settings.SESSION_COOKIE_NAME] = key
-        url = path.replace("{client}", patient).replace("{n}", f"{run}-{tag}-{i}")
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-
-    for i in range(len(patients)):  # each patient's page once: what follows are returns
-        visit(i, "warm")
+    for i in range(patients):  # each patient's page once: what follows are returns
+        visit(path, i, f"{run}-warm")
     for i in range(requests):
-        visit(i, "measured")
+        visit(path, i, f"{run}-measured")
 
 
 def count(quick, path, requests):

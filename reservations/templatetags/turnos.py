@@ -90,22 +90,25 @@ def turn_when(reservation, now):
     }
 
 
-@register.simple_tag
-def cancel_label(reservation, now):
-    """The cancel button's accessible name: 'Cancelar turno de mañana, 14:00'."""
-    return _("Cancel session %(of_day)s, %(start)s") % {
+def _day_of_and_start(reservation, now):
+    return {
         "of_day": turn_day_of(reservation.start_time, now),
         "start": turn_time(reservation.start_time),
     }
+
+
+@register.simple_tag
+def cancel_label(reservation, now):
+    """The cancel button's accessible name: 'Cancelar turno de mañana, 14:00'."""
+    return _("Cancel session %(of_day)s, %(start)s") % _day_of_and_start(reservation, now)
 
 
 @register.simple_tag
 def cancel_question(reservation, now):
     """What the confirmation dialog asks before a cancel."""
-    return _("Cancel your session %(of_day)s, %(start)s? This cannot be undone.") % {
-        "of_day": turn_day_of(reservation.start_time, now),
-        "start": turn_time(reservation.start_time),
-    }
+    return _("Cancel your session %(of_day)s, %(start)s? This cannot be undone.") % (
+        _day_of_and_start(reservation, now)
+    )
 
 
 @register.filter

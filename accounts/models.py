@@ -7,7 +7,26 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
+
+def time_zone_choices():
+    # A callable, so migrations do not depend on the machine's tz database.
+    return sorted((tz, tz) for tz in zoneinfo.available_timezones())
+
+
+# Defaults read from settings when a row is created, not when migrations are made: the
+# migrations are then the same whatever TIME_ZONE or DEFAULT_CANCELLATION_NOTICE_HOURS say.
+def default_time_zone():
+    return settings.TIME_ZONE
+
+
+def default_notice_hours():
+    return settings.DEFAULT_CANCELLATION_NOTICE_HOURS
+
+
+def zone_city(zone):
+    """'America/Argentina/Buenos_Aires' -> 'Buenos Aires': how people name a zone."""
+    name = getattr(zone, "key", None) or str(zone)
+    return name.rsplit("/", 1)[-1].replace("_", " ")
 
 
 class UserManager(BaseUserManager):
@@ -42,7 +61,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     time_zone = models.CharField(
-        _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default=settings.TIME_ZONE
+        _("time zone"), max_length=64, choices=time_zone_choices, default=default_time_zone
     )
     is_staff = models.BooleanField(
         _("staff status"),
@@ -51,10 +70,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
-    # Changed by the database (triggers, reservations migration 0004) whenever anything this
-    # patient's pages show changes: their reservations, or their professionals' names and notice.
-    # Cached pages are keyed on it (reservations/pagecache.py), so a change is never served stale.
-    page_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -70,18 +85,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         full_name = self.get_full_name()
         return f"{full_name} <{self.email}>" if full_name else self.email
-
-    def save(self, *args, **kwargs):
-        # Only the triggers write page_version. An ordinary save of an instance read earlier must
-        # not put back the value it read: that would make an outdated cached page current again.
-        plain_update = not self._state.adding and not kwargs.get("force_insert")
-        if plain_update and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "page_version"
-            ]
-        super().save(*args, **kwargs)
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
@@ -115,7 +118,7 @@ class ProfessionalProfile(models.Model):
     specialty = models.CharField(_("specialty"), max_length=150, blank=True)
     cancellation_notice_hours = models.PositiveIntegerField(
         _("cancellation notice (hours)"),
-        default=settings.DEFAULT_CANCELLATION_NOTICE_HOURS,
+        default=default_notice_hours,
         help_text=_("How long before a session a patient may still cancel it online."),
     )
 

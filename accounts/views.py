@@ -3,9 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from reservations.templatetags.turnos import zone_city
-
 from .forms import PreferencesForm
+from .models import zone_city
 
 
 @login_required

@@ -1,22 +1,14 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import OVERLAP_MESSAGE, Channel, Reservation, ReservationEvent, is_overlap_error
+from .models import ACTIVE_STATUSES, OVERLAP_MESSAGE, Channel, Reservation, ReservationEvent, Status
 
 
 class DoubleBooked(Exception):
     """A concurrent booking won the slot between the form's check and our write."""
-
-
-def _jsonable(value):
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value) if value is not None else None
 
 
 class ProfessionalFilter(admin.SimpleListFilter):
@@ -121,48 +113,21 @@ class ReservationAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
+        # The form has validated; the database's guard decides races (ValidationError then).
         try:
             if change:
-                with transaction.atomic():
-                    self._save_changes(request, obj, form)
+                # Only what staff changed, so a patient's cancel written meanwhile is not undone.
+                obj.change(form.changed_data, by=request.user, channel=Channel.ADMIN)
             else:
                 obj.insert(by=request.user, channel=Channel.ADMIN)
         except ValidationError as exc:
             raise DoubleBooked from exc
-        except IntegrityError as exc:
-            if is_overlap_error(exc):
-                raise DoubleBooked from exc
-            raise
-
-    def _save_changes(self, request, obj, form):
-        # Save only what staff changed, so a patient's cancel written meanwhile is not undone.
-        changed = [f for f in form.changed_data if f in {f.name for f in obj._meta.fields}]
-        if not changed:
-            return
-        old = Reservation.objects.get(pk=obj.pk)
-        obj.save(update_fields=changed)
-        rescheduled = {"start_time", "end_time"} & set(changed)
-        ReservationEvent.objects.create(
-            reservation=obj,
-            action=ReservationEvent.Action.RESCHEDULED
-            if rescheduled
-            else ReservationEvent.Action.CHANGED,
-            from_status=old.status,
-            to_status=old.status,
-            actor=request.user,
-            channel=Channel.ADMIN,
-            changes={
-                f: [_jsonable(getattr(old, attname)), _jsonable(getattr(obj, attname))]
-                for f in changed
-                for attname in [obj._meta.get_field(f).attname]
-            },
-        )
 
     @admin.action(description=_("Confirm selected reservations"), permissions=["change"])
     def confirm_selected(self, request, queryset):
         done = sum(
             r.confirm(by=request.user, channel=Channel.ADMIN)
-            for r in queryset.filter(status="PENDING")
+            for r in queryset.filter(status=Status.PENDING)
         )
         self.message_user(
             request,
@@ -174,9 +139,7 @@ class ReservationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Cancel selected reservations"), permissions=["change"])
     def cancel_selected(self, request, queryset):
         done = 0
-        for r in queryset.filter(Q(status="PENDING") | Q(status="CONFIRMED")).select_related(
-            "professional__professional_profile"
-        ):
+        for r in queryset.filter(status__in=ACTIVE_STATUSES).with_people():
             done += r.cancel(by=request.user, channel=Channel.ADMIN, by_staff=True) is None
         self.message_user(
             request,

@@ -1,6 +1,6 @@
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -60,13 +60,6 @@ class Refusal:
 
     def __str__(self):
         return str(self.message)
-
-
-def _choice_label(choices, value):
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
 
 
 class ReservationQuerySet(models.QuerySet):
@@ -155,16 +148,6 @@ class Reservation(models.Model):
     def __str__(self):
         start = timezone.localtime(self.start_time)
         return f"{start:%Y-%m-%d %H:%M} · {self.client} · {self.get_status_display()}"
-
-    # Django's get_FOO_display builds a dict of all the field's choices on every call, hashing
-    # each translatable label (which translates it): on every dashboard row, that was a twentieth
-    # of rendering the page. These look the one label up. A value outside the choices shows as
-    # itself, as in Django's.
-    def get_status_display(self):
-        return _choice_label(Status, self.status)
-
-    def get_session_modality_display(self):
-        return _choice_label(Modality, self.session_modality)
 
     def clean(self):
         if self.start_time and self.end_time:
@@ -270,14 +253,6 @@ class Reservation(models.Model):
             )
         return None
 
-    def refusal_changes_at(self, now):
-        """The first moment after `now` at which cancel_refusal's answer for the patient can
-        change by the clock alone (the deadline passes, the session starts, it ends), or None."""
-        if self.status == Status.CANCELLED:
-            return None
-        moments = (self.start_time - self.notice_period, self.start_time, self.end_time)
-        return min((moment for moment in moments if moment > now), default=None)
-
     def is_upcoming(self, now):
         """In progress or ahead and not cancelled: what ReservationQuerySet.upcoming_for selects."""
         return self.status in ACTIVE_STATUSES and self.end_time > now
@@ -349,6 +324,59 @@ class Reservation(models.Model):
                 )
         self.refresh_from_db(fields=["status"])
         return bool(updated)
+
+    def change(self, fields, *, by, channel, now=None):
+        """Write `fields`, as set on this instance, and record one event: "rescheduled" when the
+        times are among them, else "changed", with the old and new values.
+
+        Only these fields are written, so a cancel saved meanwhile by someone else is not undone.
+        Status changes go through confirm() and cancel(). Raises ValidationError on an overlap
+        that the database found (a concurrent booking won the time).
+        """
+        writable = {f.name for f in self._meta.concrete_fields} - {"status", "id"}
+        fields = [name for name in fields if name in writable]
+        if not fields:
+            return
+        try:
+            with transaction.atomic():
+                old = Reservation.objects.select_for_update().get(pk=self.pk)
+                self.save(update_fields=fields)
+                action = (
+                    ReservationEvent.Action.RESCHEDULED
+                    if {"start_time", "end_time"} & set(fields)
+                    else ReservationEvent.Action.CHANGED
+                )
+                ReservationEvent.objects.create(
+                    reservation=self,
+                    action=action,
+                    from_status=old.status,
+                    to_status=old.status,
+                    actor=by,
+                    channel=channel,
+                    changes={
+                        name: [_jsonable(getattr(old, attname)), _jsonable(getattr(self, attname))]
+                        for name in fields
+                        for attname in [self._meta.get_field(name).attname]
+                    },
+                    at=now or timezone.now(),
+                )
+        except IntegrityError as exc:
+            if is_overlap_error(exc):
+                raise ValidationError(OVERLAP_MESSAGE, code="overlap") from exc
+            raise
+
+    def reschedule(self, *, start_time, end_time, by, channel, now=None):
+        """Move this session, or raise ValidationError (end before start, or an overlap)."""
+        self.start_time, self.end_time = start_time, end_time
+        self.clean()
+        self.change(["start_time", "end_time"], by=by, channel=channel, now=now)
+
+
+def _jsonable(value):
+    # Event changes as JSON: times in ISO 8601 UTC, ids as text.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value) if value is not None else None
 
 
 class ReservationEvent(models.Model):

@@ -31,11 +31,6 @@ def env_int(name, default):
     return int(value) if value else default
 
 
-def env_float(name, default):
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
 def env_list(name, default=()):
     value = os.environ.get(name)
     if not value:
@@ -59,6 +54,7 @@ else:
 INSTALLED_APPS = [
     "accounts",
     "reservations",
+    "api",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -68,18 +64,25 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
     "allauth",
     "allauth.account",
+    "allauth.headless",
+    "ninja",  # serves Swagger UI's files locally
 ]
 
 MIDDLEWARE = [
+    # Gives each request an id for the logs (reservations_site/logging.py).
+    "reservations_site.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionIdleTimeoutMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -107,7 +110,8 @@ TEMPLATES = [
 ]
 
 # SQLite file in the project root unless DATABASE_URL says otherwise.
-# Persistent connections with health checks: reconnecting per request halves PostgreSQL throughput.
+# Persistent connections with health checks: reconnecting per request halves PostgreSQL throughput,
+# and a connection the database dropped (a restart) is replaced before it is used.
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -115,18 +119,18 @@ DATABASES = {
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
-
-# On PostgreSQL, a connection used in the last CONN_HEALTH_CHECK_DELAY seconds skips the check
-# (reservations_site/postgresql/base.py).
-CONN_HEALTH_CHECK_DELAY = env_float("CONN_HEALTH_CHECK_DELAY", 1.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "reservations_site.postgresql"
+    # A database that does not answer in time is an outage (503), not a hung worker.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+        "options": f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10000)}",
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "accounts.backends.ModelBackend",  # Django's, loading the session's user more cheaply
+    "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
@@ -172,6 +176,18 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Turnos] "
+# Login throttling (django-allauth), per address and per account. The admin login goes through
+# the same form (reservations_site/urls.py). Behind a load balancer, set TRUSTED_PROXY_COUNT to
+# the number of proxies that append to X-Forwarded-For, or every patient shares the proxy's limit.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Turnos <no-reply@turnos.example>")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
@@ -182,9 +198,26 @@ EMAIL_BACKEND = env(
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 
-# Sessions end after two weeks without activity; each request renews the clock.
+# Sessions live in the database, the one place that decides who is logged in. They end after two
+# weeks at the latest, or SESSION_IDLE_TIMEOUT seconds without a request
+# (accounts.middleware.SessionIdleTimeoutMiddleware).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", int(timedelta(days=14).total_seconds()))
-SESSION_SAVE_EVERY_REQUEST = False
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 60 * 60)
+
+# Rate-limit counters (allauth's and the API's) live in the cache: with several server processes
+# they must share one, so production sets REDIS_URL.
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Redis down is then a quick error, not a hung worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)
@@ -195,28 +228,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    if env_bool("SECURE_PROXY_SSL_HEADER", False):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-    TEMPLATES[0]["OPTIONS"]["debug"] = False
-
-
-# --- Hardening: CSP, cookies, login throttling, idle sessions, caches -------------------------
-
 # A strict Content-Security-Policy everywhere (development too, so tests catch violations):
 # no inline scripts or styles, nothing from other origins, no framing.
-INSTALLED_APPS += ["csp"]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "csp.middleware.CSPMiddleware",
-)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -231,56 +244,21 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
     }
 }
-
 if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
     # __Host- cookies: HTTPS only, this host only, path / — no subdomain can set or read them.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    if env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+    TEMPLATES[0]["OPTIONS"]["debug"] = False
 
-# Log out after this long without a request (the session also ends SESSION_COOKIE_AGE after
-# login at the latest). accounts.middleware.SessionIdleTimeoutMiddleware enforces it.
-SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 60 * 60)
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("accounts.middleware.UserTimezoneMiddleware"),
-    "accounts.middleware.SessionIdleTimeoutMiddleware",
-)
-
-# Login throttling (django-allauth), per address and per account. The admin login goes through
-# the same form (reservations_site/urls.py). Behind a load balancer, set TRUSTED_PROXY_COUNT to
-# the number of proxies that append to X-Forwarded-For, or every patient shares the proxy's limit.
-ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
-    "change_password": "5/m/user",
-}
-ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-
-# Rate-limit counters live in the cache: with several server processes they must share one.
-REDIS_URL = env("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "reservations_site.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        # Redis down is then a quick 503 (reservations_site.views.server_error), not a hang.
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
-# Each server process keeps its most recently used cached pages in memory too, up to this size
-# (reservations/pagecache.py).
-PAGE_CACHE_PROCESS_BYTES = env_int("PAGE_CACHE_PROCESS_BYTES", 64 * 1024 * 1024)
-
-# With a shared cache, sessions are read from it and written through to the database: one
-# query fewer on every request, and a flushed cache logs nobody out. (A per-process cache
-# would keep a logged-out session alive in the other processes, so only with Redis.)
-if REDIS_URL:
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-
-# Requests carry an id through the logs; see reservations_site/logging.py.
-MIDDLEWARE.insert(0, "reservations_site.logging.RequestContextMiddleware")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -298,18 +276,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
 
-# A database that does not answer in time is an outage (503), not a hung worker.
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "options", f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10000)}"
-    )
-
 # JSON API (api/, django-ninja) and token login for apps (allauth headless).
 # The browser keeps using the server-rendered allauth pages; apps log in at
 # POST /_allauth/app/v1/auth/login and send `Authorization: Bearer <meta.access_token>`.
-INSTALLED_APPS += ["allauth.headless", "ninja", "api"]  # "ninja" serves Swagger UI locally
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app",)
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"

@@ -1,13 +1,13 @@
 import sys
 
 from django.db import connection
-from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.db.utils import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from api.api import ERROR_MESSAGES, UNAVAILABLE_ERRORS
 
 
 @never_cache
@@ -32,11 +32,6 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-# The services a request depends on being unreachable: the database, and Redis when REDIS_URL
-# is set (sessions and the cache live there). Both are temporary: answer 503, not 500.
-UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
-
-
 def server_error(request):
     """handler500: a plain page, no stack trace, nothing that needs the database.
 
@@ -50,8 +45,6 @@ def server_error(request):
     headers = {"Retry-After": "30"} if unavailable else {}
     if request.path.startswith("/api/"):
         # The JSON API's envelope, even when the error happened before the API's own handlers.
-        from api.api import ERROR_MESSAGES  # lazily: the API imports this module
-
         body = {"status": status, "message": str(ERROR_MESSAGES[status])}
         return JsonResponse(body, status=status, headers=headers)
     if request.headers.get("HX-Request") == "true":

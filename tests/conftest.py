@@ -35,12 +35,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    # Cached pages and rate-limit counters live in the cache: each test starts with none.
-    from reservations import pagecache
+    # Rate-limit counters live in the cache: each test starts with none.
+    from django.core.cache import cache
 
-    pagecache.clear()
+    cache.clear()
     yield
-    pagecache.clear()
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

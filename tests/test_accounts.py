@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.utils import timezone
 
 from accounts.models import User
 from reservations.models import Reservation
@@ -141,38 +140,3 @@ def test_production_mode_passes_the_deploy_check(db):
         ALLOWED_HOSTS="turnos.example",
     )
     assert r.returncode == 0, r.stdout + r.stderr
-
-
-# --- Loading the logged-in user (accounts.backends.ModelBackend) ---------------------------------
-
-
-@pytest.mark.django_db
-def test_the_logged_in_user_is_loaded_exactly_as_the_orm_loads_it(patient):
-    from django.contrib.auth.backends import ModelBackend as DjangoBackend
-
-    from accounts.backends import ModelBackend
-
-    patient.last_login = timezone.now()
-    patient.save()
-    ours = ModelBackend().get_user(str(patient.pk))
-    django = DjangoBackend().get_user(patient.pk)
-    fields = [f.attname for f in type(patient)._meta.concrete_fields]
-    assert {f: getattr(ours, f) for f in fields} == {f: getattr(django, f) for f in fields}
-    assert {f: type(getattr(ours, f)) for f in fields} == {
-        f: type(getattr(django, f)) for f in fields
-    }
-    assert ours._state.adding is False and ours._state.db == "default"
-
-
-@pytest.mark.django_db
-def test_no_user_is_loaded_for_an_inactive_or_missing_id_and_a_malformed_one_is_refused(patient):
-    from django.core.exceptions import ValidationError
-
-    from accounts.backends import ModelBackend
-
-    backend = ModelBackend()
-    assert backend.get_user("00000000-0000-4000-8000-000000000000") is None
-    with pytest.raises(ValidationError):  # as Django's own backend does
-        backend.get_user("not-a-uuid")
-    type(patient).objects.filter(pk=patient.pk).update(is_active=False)
-    assert backend.get_user(str(patient.pk)) is None

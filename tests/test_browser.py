@@ -131,8 +131,7 @@ def test_cancel_in_place_after_confirming(page, live_server, turns):
 
 
 def test_reloading_after_a_cancel_never_brings_back_the_page_from_before(page, live_server, turns):
-    # The dashboard is cached (reservations/pagecache.py): the login's redirect rendered it, this
-    # visit and the reloads below may be served from the cache, and must never be stale.
+    # Neither the server nor the browser may keep the page from before the cancel.
     log_in(page, live_server)
     page.goto(f"{live_server.url}/dashboard/")
     target = turns["later"]

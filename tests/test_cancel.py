@@ -67,42 +67,28 @@ def test_after_cancelling_the_card_shows_the_next_turn(patient, upcoming, make_r
     assert f'data-reservation-id="{following.pk}"' in card
 
 
-def test_cancelling_a_later_session_leaves_the_card_as_it_is(
+def test_cancelling_a_later_session_sends_the_card_still_showing_the_next_one(
     patient, upcoming, make_reservation, django_assert_max_num_queries
 ):
     later = make_reservation(patient, NOW + timedelta(days=10))
     client = csrf_client(patient)
-    # Session, user, the two upcoming (`later` among them), update, event, and the savepoint
-    # pair of the test's transaction: no query for a card that does not change.
-    with django_assert_max_num_queries(7):
+    # Session, user, the reservation, update, event, the current turn, and the savepoint pair
+    # of the test's transaction.
+    with django_assert_max_num_queries(8):
         html = post(client, later.pk, htmx=True).content.decode()
     assert f'id="reservation-{later.pk}"' in html and "Tu turno fue cancelado." in html
-    assert 'id="current-turn"' not in html  # the card still shows `upcoming`: nothing to swap
+    card = html[html.index('id="current-turn"') :]
+    assert f'data-reservation-id="{upcoming.pk}"' in card
     later.refresh_from_db()
     assert later.status == "CANCELLED"
 
 
-def test_the_card_the_page_shows_decides_whether_it_is_sent_again(
-    patient, upcoming, make_reservation, django_assert_max_num_queries
-):
-    # app.js sends the id on the page's card. It shows `upcoming`: cancelling a later session
-    # leaves it as it is.
+def test_a_card_out_of_date_is_replaced_by_any_cancel(patient, upcoming, make_reservation):
+    # The page was loaded while a session now over was the current turn. Cancelling a later
+    # session also brings the card up to date.
+    make_reservation(patient, NOW - timedelta(hours=2))
     later = make_reservation(patient, NOW + timedelta(days=10))
-    client = csrf_client(patient)
-    with django_assert_max_num_queries(7):
-        html = post(client, later.pk, htmx=True, card=str(upcoming.pk)).content.decode()
-    assert "Tu turno fue cancelado." in html
-    assert 'id="current-turn"' not in html
-
-
-@pytest.mark.parametrize("shown", ["ended", "empty"])
-def test_a_card_out_of_date_is_replaced_by_any_cancel(patient, upcoming, make_reservation, shown):
-    # The page was loaded while a session now over was the current turn, or before `upcoming`
-    # was booked. Cancelling a later session also brings the card up to date.
-    ended = make_reservation(patient, NOW - timedelta(hours=2))
-    later = make_reservation(patient, NOW + timedelta(days=10))
-    card = {"ended": str(ended.pk), "empty": ""}[shown]
-    html = post(csrf_client(patient), later.pk, htmx=True, card=card).content.decode()
+    html = post(csrf_client(patient), later.pk, htmx=True).content.decode()
     card_html = html[html.index('id="current-turn"') :]
     assert f'data-reservation-id="{upcoming.pk}"' in card_html
     later.refresh_from_db()
@@ -111,7 +97,7 @@ def test_a_card_out_of_date_is_replaced_by_any_cancel(patient, upcoming, make_re
 
 def test_cancelling_the_cards_session_sends_the_next_one(patient, upcoming, make_reservation):
     following = make_reservation(patient, NOW + timedelta(days=10))
-    html = post(csrf_client(patient), upcoming.pk, htmx=True, card=str(upcoming.pk)).content
+    html = post(csrf_client(patient), upcoming.pk, htmx=True).content
     card_html = html.decode()[html.decode().index('id="current-turn"') :]
     assert f'data-reservation-id="{following.pk}"' in card_html
 

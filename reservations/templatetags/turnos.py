@@ -8,6 +8,8 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from accounts.models import zone_city
+
 register = template.Library()
 
 # Weekday names, Monday first. The same msgids as Django's own, so our catalog overrides them:
@@ -111,11 +113,7 @@ def cancel_question(reservation, now):
     )
 
 
-@register.filter
-def zone_city(zone):
-    """'America/Argentina/Buenos_Aires' -> 'Buenos Aires': how people name a zone."""
-    name = getattr(zone, "key", None) or str(zone)
-    return name.rsplit("/", 1)[-1].replace("_", " ")
+register.filter("zone_city", zone_city)
 
 
 @register.simple_tag

@@ -49,16 +49,6 @@
     });
   }
 
-  // A cancel on the dashboard says which session the page's current-turn card shows, so that
-  // the answer replaces the card exactly when it has changed (reservations/views.py, cancel).
-  document.addEventListener("htmx:configRequest", function (event) {
-    var card = document.getElementById("current-turn");
-    var elt = event.detail.elt;
-    if (!card || !elt || !elt.classList || !elt.classList.contains("cancel-form")) return;
-    var shown = card.querySelector("[data-reservation-id]");
-    event.detail.parameters.card = shown ? shown.dataset.reservationId : "";
-  });
-
   // A cancel answers with a new announcement for #flash: focus it, because the button the
   // user pressed has just been replaced. (The form itself is detached by then, so its own
   // htmx events never reach the document.)

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from reservations_site.templating import render_fragment
+
 from .models import Channel, Reservation
 
 HISTORY_PAGE_SIZE = 20
@@ -50,7 +52,7 @@ def dashboard(request):
     page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     ctx = {"now": now, "page": page}
     if request.htmx and request.htmx.target == "history":
-        return render(request, "reservations/dashboard.html#history", ctx)
+        return render_fragment(request, "reservations/dashboard.html", "history", ctx)
     ctx["current"] = Reservation.objects.current_for(request.user, now)
     return render(request, "reservations/dashboard.html", ctx)
 
@@ -72,9 +74,9 @@ def cancel(request, pk):
     ctx = {"now": now, "reservation": reservation, "result_message": message, "ok": not refusal}
     if from_detail:
         ctx.update(next_url=detail_url, deadline=reservation.start_time - reservation.notice_period)
-        return render(request, "reservations/detail.html#cancel-result", ctx)
+        return render_fragment(request, "reservations/detail.html", "cancel_result", ctx)
     ctx["current"] = Reservation.objects.current_for(request.user, now)
-    return render(request, "reservations/dashboard.html#cancel-result", ctx)
+    return render_fragment(request, "reservations/dashboard.html", "cancel_result", ctx)
 
 
 @login_required

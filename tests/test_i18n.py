@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.template import engines
 from django.utils import translation
 from django.utils.translation.template import templatize
 
@@ -147,6 +148,10 @@ def used_msgids():
     for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
         for literal in call.findall(templatize(template.read_text(), origin=str(template))):
             found.add(ast.literal_eval(literal))
+    jinja = engines["jinja2"].env
+    for template in (ROOT / "jinja2").rglob("*.html"):
+        for _line, _function, message in jinja.extract_translations(template.read_text()):
+            found.update([message] if isinstance(message, str) else message[:1])
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
     for folder in ("accounts", "api", "reservations", "reservations_site"):
         for source in (ROOT / folder).rglob("*.py"):

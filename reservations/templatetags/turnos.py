@@ -81,8 +81,11 @@ def turn_time(value):
 
 
 @register.simple_tag
-def turn_when(reservation, now):
-    """'martes 10 de marzo, 14:00 – 14:50 (50 min)', in the active (viewer's) time zone."""
+def turn_when(reservation, now, zone=None):
+    """'martes 10 de marzo, 14:00 – 14:50 (50 min)', in `zone` or else the active (viewer's)."""
+    if zone is not None:
+        with timezone.override(zone):
+            return turn_when(reservation, now)
     # Translators: a session's day, start and end times and its length in minutes.
     return _("%(day)s, %(start)s – %(end)s (%(minutes)s min)") % {
         "day": turn_day(reservation.start_time, now),

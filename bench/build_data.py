@@ -4,7 +4,7 @@ Loaded with PostgreSQL COPY through psycopg 3: a million reservations take a min
 The database is reused when its comment says it was built at the requested size; BENCH_REBUILD=1
 (or `make bench BENCH_REBUILD=1`) drops every row and builds it again.
 
-Run through bench/run.py, which sets DATABASE_URL and the production settings.
+Used by bench/run.py and bench/profile.py, which set DATABASE_URL and the production settings.
 """
 
 import json
@@ -31,11 +31,10 @@ class Size:
     heavy_patients: int  # each with `heavy_rows` reservations: page 10 exists for them
     heavy_rows: int
     light_patients: int  # each with exactly 5 reservations
-    sessions: int  # logged-in patients driven by the load generator (besides heavy and light)
 
 
-FULL = Size(10_000, 200, 1_000_000, 50, 2_000, 50, 1_000)
-QUICK = Size(2_000, 40, 100_000, 20, 2_000, 20, 300)
+FULL = Size(10_000, 200, 1_000_000, 50, 2_000, 50)
+QUICK = Size(2_000, 40, 100_000, 20, 2_000, 20)
 
 
 def progress(label, done, total, started):
@@ -260,9 +259,6 @@ def build(size, *, rebuild=False):
             cur.execute(f"ALTER TABLE reservations_reservation DROP CONSTRAINT {name}")
         for name, _ in indexes:
             cur.execute(f"DROP INDEX {name}")
-        # The page_version trigger would update a patient's row for each of a million inserts;
-        # every page_version of freshly loaded data is as good as the default.
-        cur.execute("ALTER TABLE reservations_reservation DISABLE TRIGGER reservation_page_version")
     _copy(
         "reservations_reservation",
         [
@@ -284,7 +280,6 @@ def build(size, *, rebuild=False):
     )
     print(f"  indexes and constraints ({len(indexes)} + {len(exclusions)})")
     with connection.cursor() as cur:
-        cur.execute("ALTER TABLE reservations_reservation ENABLE TRIGGER reservation_page_version")
         cur.execute("SET maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             cur.execute(definition)
@@ -299,18 +294,10 @@ def build(size, *, rebuild=False):
     return True
 
 
-def make_sessions(size):
-    """Log patients in the way the login form would, without the form (allauth rate-limits it).
-
-    Returns {"mixed": [...], "heavy": [...], "light": [...]}: (session key, user id) pairs.
-    """
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-
+def patient_groups(size):
+    """{"all": every patient, in a fixed shuffled order, "heavy": those with `heavy_rows`}."""
     from accounts.models import User
 
-    Session.objects.all().delete()
     users = list(
         User.objects.filter(email__endswith=DOMAIN, professional_profile=None)
         .order_by("email")
@@ -318,15 +305,22 @@ def make_sessions(size):
     )
     by_email = {u.email: u for u in users}
     heavy = [by_email[f"patient{i}@{DOMAIN}"] for i in range(size.heavy_patients)]
-    light = [
-        by_email[f"patient{size.heavy_patients + i}@{DOMAIN}"] for i in range(size.light_patients)
-    ]
-    rng = random.Random(7)
-    mixed = rng.sample(users, size.sessions)
-    expire = datetime.now(UTC) + timedelta(days=1)
+    # Shuffled, so that the heavy patients are spread over the rotation, not one burst of it.
+    random.Random(7).shuffle(users)
+    return {"all": users, "heavy": heavy}
+
+
+def log_in(users):
+    """Sessions for `users`, as logging in would leave them in the database, without the login
+    form (allauth rate-limits it): [(session key, user id)], in the order of `users`."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
     store = SessionStore()
-    rows, keys = [], {}
-    for user in {u.pk: u for u in heavy + light + mixed}.values():
+    expire = datetime.now(UTC) + timedelta(days=1)
+    rows, pairs = [], []
+    for user in users:
         key = uuid.uuid4().hex
         data = {
             "_last_seen": int(time.time()),  # what logging in sets (idle-timeout middleware)
@@ -335,10 +329,6 @@ def make_sessions(size):
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
-        keys[user.pk] = key
+        pairs.append((key, str(user.pk)))
     Session.objects.bulk_create(rows, batch_size=2_000)
-    return {
-        "mixed": [(keys[u.pk], str(u.pk)) for u in mixed],
-        "heavy": [(keys[u.pk], str(u.pk)) for u in heavy],
-        "light": [(keys[u.pk], str(u.pk)) for u in light],
-    }
+    return pairs

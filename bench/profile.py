@@ -1,13 +1,25 @@
-"""Where a dashboard request's time goes, in-process, under cProfile (no server, no network).
+"""Where a request's time goes: cProfile, in one process, through Django's test client on the
+benchmark data (no server, no network; docs/performance.md).
 
-    python -m bench.profile [--quick] [--path /dashboard/] [--requests 300] [--heavy] [--cancel]
+    python -m bench.profile [--quick] [--path /dashboard/] [--heavy] [--anonymous] [--cancel]
+                            [--requests 300] [--sort tottime] [--lines 35]
 
---cancel profiles cancels through the page's endpoint (as htmx sends them) instead of GETs, each
-of a different reservation, and puts them back afterwards.
+It first times the requests without the profiler (wall and CPU time per request: the database's
+waits are in the first, not in the second), then profiles as many again and prints the top
+functions. Every request is a different one of 1,000 logged-in patients (with --heavy, of the
+patients with 2,000 reservations). For example:
 
-Uses the benchmark database built by `make bench` (or `make bench-quick` with --quick) and one of
-its logged-in patients. For the running server, py-spy gives the same picture:
-    py-spy record -o profile.svg --pid <worker pid> --duration 20
+    python -m bench.profile                                      # the dashboard, rendered
+    python -m bench.profile --path "/api/reservations/user/{client}"   # {client}: patient's id
+    python -m bench.profile --heavy --path "/dashboard/?page=10"
+    python -m bench.profile --cancel --sort cumtime              # cancels, as htmx sends them
+    python -m bench.profile --path /livez --anonymous --lines 0  # time only: the ceiling
+
+--cancel cancels a different reservation each time and puts them all back afterwards.
+
+Uses the database built by `make bench` (or `make bench-quick`, with --quick) with the settings
+the benchmark's server has, and logs its patients in with sessions of its own. For the running
+server, py-spy gives the same picture: py-spy record -o profile.svg --pid <worker pid>
 """
 
 import argparse
@@ -16,7 +28,24 @@ import os
 import pstats
 import time
 
-from bench.run import configure
+from bench.run import configure, redis_ready
+
+WARM_UP = 20
+
+
+def open_bench_data(quick, heavy=False, patients=1_000):
+    """Django on the benchmark database, as the benchmark's server runs it, and sessions for
+    `patients` of its patients: [(session key, user id)]."""
+    configure("turnos_bench_quick" if quick else "turnos_bench")
+    os.environ["CONN_MAX_AGE"] = "600"  # one connection for the whole run, as a server keeps it
+    redis_ready()
+    import django
+
+    django.setup()
+    from bench import build_data
+
+    groups = build_data.patient_groups(build_data.QUICK if quick else build_data.FULL)
+    return build_data.log_in(groups["heavy" if heavy else "all"][:patients])
 
 
 def main():
@@ -24,76 +53,62 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--path", default="/dashboard/", help="{client}: the patient's id")
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--heavy", action="store_true", help="a patient with 2,000 reservations")
-    parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--lines", type=int, default=35, help="how many functions to print")
+    parser.add_argument("--heavy", action="store_true", help="patients with 2,000 reservations")
+    parser.add_argument("--anonymous", action="store_true", help="no session cookie")
     parser.add_argument("--cancel", action="store_true", help="cancels instead of GETs")
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--lines", type=int, default=35, help="functions to print; 0: no profile")
     opts = parser.parse_args()
-    configure("turnos_bench_quick" if opts.quick else "turnos_bench")
-    os.environ["CONN_MAX_AGE"] = "600"
-    import django
+    sessions = open_bench_data(opts.quick, opts.heavy)
 
-    django.setup()
     from django.conf import settings
-    from django.contrib.sessions.models import Session
     from django.test import Client
 
-    from bench.build_data import DOMAIN
+    from bench.build_data import CSRF_TOKEN
+    from bench.run import cancel_targets, check_and_reset_cancels
 
-    sessions = Session.objects.order_by("session_key")
-    keys = []
-    for session in sessions[:2000]:
-        uid = session.get_decoded().get("_auth_user_id")
-        keys.append((session.session_key, uid))
-    from accounts.models import User
-
-    heavy = set(
-        str(pk)
-        for pk in User.objects.filter(
-            email__in=[f"patient{i}@{DOMAIN}" for i in range(20)]
-        ).values_list("pk", flat=True)
-    )
-    if opts.heavy:
-        keys = [k for k in keys if k[1] in heavy]
     client = Client()
+    if not opts.anonymous:
+        client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_TOKEN  # as a browser holds it
     targets = []
     if opts.cancel:
-        from bench.build_data import CSRF_TOKEN
-        from bench.run import cancel_targets
-
-        targets = cancel_targets(keys, 2 * opts.requests + 20)
-        client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_TOKEN
+        passes = 2 if opts.lines else 1
+        targets = cancel_targets(sessions, WARM_UP + passes * opts.requests)
     untouched = iter(targets)  # each cancel takes a reservation nobody has cancelled yet
 
     def one(i):
-        if targets:
+        if opts.cancel:
             key, pk, _ = next(untouched)
             client.cookies[settings.SESSION_COOKIE_NAME] = key
             headers = {"HX-Request": "true", "X-CSRFToken": CSRF_TOKEN}
             response = client.post(f"/reservations/{pk}/cancel/", headers=headers)
         else:
-            key, uid = keys[i % len(keys)]
-            client.cookies[settings.SESSION_COOKIE_NAME] = key
-            response = client.get(opts.path.replace("{client}", uid))
+            key, patient = sessions[i % len(sessions)]
+            if not opts.anonymous:
+                client.cookies[settings.SESSION_COOKIE_NAME] = key
+            response = client.get(opts.path.replace("{client}", patient))
         assert response.status_code == 200, response.status_code
 
-    for i in range(20):
-        one(i)
-    started = time.perf_counter()
-    for i in range(opts.requests):
-        one(i)
-    elapsed = time.perf_counter() - started
-    print(f"{opts.requests / elapsed:.0f} requests/s in one process without profiling")
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for i in range(opts.requests):
-        one(i)
-    profiler.disable()
-    if targets:
-        from bench.run import check_and_reset_cancels
-
-        check_and_reset_cancels(targets)
-    pstats.Stats(profiler).sort_stats(opts.sort).print_stats(opts.lines)
+    try:
+        for i in range(WARM_UP):
+            one(i)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(opts.requests):
+            one(i)
+        if opts.requests:
+            wall = (time.perf_counter() - wall) / opts.requests * 1000
+            cpu = (time.process_time() - cpu) / opts.requests * 1000
+            print(f"{wall:.2f} ms per request ({cpu:.2f} ms CPU), {opts.requests} requests")
+        if opts.lines:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(opts.requests):
+                one(i)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats(opts.sort).print_stats(opts.lines)
+    finally:
+        if targets:
+            check_and_reset_cancels(targets)
 
 
 if __name__ == "__main__":

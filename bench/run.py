@@ -1,9 +1,20 @@
 """`make bench` / `make bench-quick`: build the data, serve it, load it, write the table.
 
-    python -m bench.run [--quick] [--runs N] [--duration S] [--server granian|gunicorn]
+    python -m bench.run [--quick] [--runs N] [--duration S] [--connections 16]
+                        [--server granian|gunicorn] [--only NAME ...] [--[no-]write-doc]
 
-Every scenario runs against the same `make serve` process in the same run as the ceiling
-(/livez: full middleware, no database), so the ratios hold even on a busy machine.
+Every page and API answer is rendered from the database. The headline rows are the dashboard
+and the API list (each rotating through every patient of the data set), cancels per second, and
+the logged-in floor (/livez as a patient: loading the session and the user), each against the
+ceiling (/livez anonymous: the whole middleware stack, no database) of the same server in the
+same run, so the ratios hold even on a busy machine. Two secondary rows show that a long history
+costs no more: the dashboard and history page 10 of patients with 2,000 reservations.
+
+The server is `make serve` on BENCH_PORT (default 8765). That port must be free: the benchmark
+refuses to start otherwise, since wrk would measure whatever answers there. The server's
+REDIS_URL (rate-limit counters, as in production) is a Redis database of the benchmark's own,
+BENCH_REDIS (default redis://127.0.0.1:6379/3), emptied at the start; API_RATE_LIMIT is raised
+so that the API's throttle never refuses the load. PostgreSQL: BENCH_PG.
 """
 
 import argparse
@@ -12,12 +23,14 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +42,10 @@ BASE = f"http://127.0.0.1:{PORT}"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 START, END = "<!-- bench:results -->", "<!-- /bench:results -->"
 BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/3")
+API_RATE_LIMIT = "1000000/min"
+WARM_UP_S = 2
+# The targets for the dashboard (docs/performance.md).
+TARGET_SHARE, TARGET_P99_MS, TARGET_CONNECTIONS = 0.08, 80, 16
 
 
 def configure(db_name):
@@ -41,11 +58,11 @@ def configure(db_name):
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="reservations_site.settings",
+        # Never the REDIS_URL of the environment: the benchmark empties this database.
+        REDIS_URL=BENCH_REDIS,
+        API_RATE_LIMIT=API_RATE_LIMIT,
     )
     os.environ.pop("CONN_MAX_AGE", None)
-    # Production shares sessions and cached pages between the server's processes through Redis
-    # (REDIS_URL); the benchmark does too, in a Redis database of its own, emptied per run.
-    os.environ.setdefault("REDIS_URL", BENCH_REDIS)
 
 
 def redis_ready():
@@ -84,7 +101,7 @@ def create_database(db_name, expected_marker, rebuild):
 
 def need_wrk():
     if shutil.which("wrk"):
-        return shutil.which("wrk")
+        return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("  installing wrk (Debian package)")
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
@@ -93,10 +110,32 @@ def need_wrk():
             subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     if not shutil.which("wrk"):
         sys.exit("The benchmark needs wrk: apt-get install wrk")
-    return shutil.which("wrk")
 
 
 # --- the server and its memory ----------------------------------------------------------------
+
+
+def check_port_free():
+    """Exit unless PORT is free. An earlier run measured another server that was listening on
+    it, as if it were ours."""
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        taken = probe.connect_ex(("127.0.0.1", PORT)) == 0
+    if not taken:
+        # Something may hold the port without accepting connections. SO_REUSEADDR as the
+        # servers bind: connections of an earlier run still in TIME_WAIT do not count.
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", PORT))
+            except OSError:
+                taken = True
+    if taken:
+        sys.exit(
+            f"Port {PORT} is already in use, so the benchmark would not measure its own server. "
+            f"See who holds it (ss -ltnp 'sport = :{PORT}'), stop it, or choose another port: "
+            f"BENCH_PORT=8766 make bench"
+        )
 
 
 def _tree(root_pid):
@@ -128,10 +167,30 @@ def _rss_kb(pid):
     return 0
 
 
+def _holds_listener(pids):
+    """Whether the sockets listening on PORT (IPv4 or IPv6) are all held by `pids`."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == PORT:
+                listening.add(f"socket:[{fields[9]}]")
+    held = set()
+    for pid in pids:
+        try:
+            held.update(os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+    return bool(listening) and listening <= held
+
+
 class Server:
-    def __init__(self, server, env_extra):
-        env = dict(os.environ, PORT=str(PORT), HOST="127.0.0.1", SERVER=server, **env_extra)
-        self.log = open(OUT / "server.log", "w")  # noqa: SIM115 (closed in stop)
+    """`make serve` on PORT; refuses to go on unless what answers there is that server."""
+
+    def __init__(self, server):
+        env = dict(os.environ, PORT=str(PORT), HOST="127.0.0.1", SERVER=server)
+        self.log_path = OUT / "server.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             ["make", "-s", "serve"],
             cwd=ROOT,
@@ -144,8 +203,7 @@ class Server:
         self._stop = threading.Event()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                sys.exit(f"make serve exited; see {OUT / 'server.log'}")
+            self.check()
             try:
                 with urllib.request.urlopen(BASE + "/livez", timeout=2) as r:
                     if r.status == 200:
@@ -155,7 +213,21 @@ class Server:
         else:
             self.stop()
             sys.exit("the server did not answer /livez within 2 minutes")
+        # check_port_free() leaves a few seconds (collectstatic, migrate) in which another
+        # server could take the port; then /livez would be that server's answer.
+        if not _holds_listener(_tree(self.proc.pid)):
+            self.stop()
+            sys.exit(f"Something else answers on port {PORT}, not the server the benchmark started")
         threading.Thread(target=self._sample, daemon=True).start()
+
+    def check(self):
+        if self.proc.poll() is not None:
+            self.stop()
+            tail = self.log_path.read_text().splitlines()[-15:]
+            sys.exit(
+                f"`make serve` exited (status {self.proc.returncode}); the end of "
+                f"{self.log_path}:\n" + "\n".join(tail)
+            )
 
     def _sample(self):
         while not self._stop.wait(0.25):
@@ -169,12 +241,28 @@ class Server:
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self.log.close()
 
 
 # --- the load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    args: list  # the wrk script's arguments
+    probe: tuple | None  # count_queries() arguments, for the queries/request column
+    script: str = "get.lua"
+    target: bool = False  # the scenario the targets are about
+    results: list = field(default_factory=list)
+
+    def median(self, key):
+        return statistics.median(r[key] for r in self.results)
 
 
 def wrk(script, args, duration, connections, threads=2):
@@ -200,46 +288,15 @@ def wrk(script, args, duration, connections, threads=2):
     raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
 
 
-def visit_each(sessions_file, template, cookies):
-    """Every patient's page once, eight at a time: the warm-up of a scenario that rotates through
-    more patients than a 2 s warm-up reaches (a patient's second visit finds their page cached)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pairs = [line.split() for line in Path(sessions_file).read_text().splitlines()]
-    session_cookie, csrf_cookie = cookies
-
-    def visit(pair):
-        key, client = pair
-        request = urllib.request.Request(
-            BASE + template.replace("{client}", client),
-            headers={"Cookie": f"{session_cookie}={key}; {csrf_cookie}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(visit, pairs))
-
-
-def write_sessions(name, pairs):
+def write_lines(name, pairs):
     path = OUT / f"{name}.txt"
-    path.write_text("".join(f"{key} {value}\n" for key, value in pairs))
+    path.write_text("".join(f"{a} {b}\n" for a, b in pairs))
     return str(path)
 
 
-def api_available():
-    from django.urls import Resolver404, resolve
-
-    try:
-        match = resolve("/api/reservations/user/00000000-0000-4000-8000-000000000000")
-    except Resolver404:
-        return False
-    # A catch-all under /api/ (the API's own 404) is not the list.
-    return "reservations/user" in match.route
-
-
 def cancel_targets(sessions, limit):
-    """Active reservations far enough ahead that their patients may cancel them."""
+    """Active reservations far enough ahead that their patients may cancel them:
+    [(session key, reservation id, status)]."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -295,8 +352,8 @@ def check_and_reset_cancels(targets):
 
 
 def count_queries(path, session_key, method="GET", csrf=None, visits=2):
-    """Queries of one request, the last of `visits` (the ones before fill the caches, as the
-    load's warm-up does)."""
+    """Queries of one request, in-process, the last of `visits` (the ones before warm the
+    process up, as the load's warm-up does)."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -334,12 +391,47 @@ def machine():
     )
 
 
+CANCEL = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
+
+
+def load(server, scenarios, targets, runs, duration, connections):
+    """Every scenario in turn, `runs` times; each run's results are appended to its scenario."""
+    from django.db import connection
+
+    for run in range(1, runs + 1):
+        print(f"Run {run}/{runs} ({duration} s per scenario, {connections} connections)")
+        for s in scenarios:
+            server.check()
+            # A cancel's warm-up would use up targets; the scenarios before it warmed the
+            # server up.
+            if s.script == "get.lua":
+                wrk(s.script, s.args, WARM_UP_S, connections)
+            server.reset_peak()
+            r = wrk(s.script, s.args, duration, connections)
+            r["peak_mb"] = server.peak_kb / 1024
+            extra = ""
+            if s.name == CANCEL:
+                r["cancelled"], r["doubled"], r["lost"] = check_and_reset_cancels(targets)
+                r["cancels_per_s"] = r["cancelled"] / (r["duration_us"] / 1e6)
+                connection.close()
+                extra = (
+                    f"  {r['cancels_per_s']:.0f} cancels/s, doubled {r['doubled']}, "
+                    f"lost {r['lost']}"
+                )
+            s.results.append(r)
+            print(
+                f"  {s.name:<62} {r['rps']:7.0f} req/s  p99 {r['p99_us'] / 1000:6.1f} ms"
+                f"  non-2xx {r['non_2xx_3xx']}{extra}"
+            )
+    server.check()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int)
     parser.add_argument("--duration", type=int)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=TARGET_CONNECTIONS)
     parser.add_argument("--server", default=os.environ.get("SERVER", "granian"))
     parser.add_argument("--write-doc", action=argparse.BooleanOptionalAction)
     parser.add_argument(
@@ -357,6 +449,7 @@ def main():
     OUT.mkdir(exist_ok=True)
     began = time.monotonic()
 
+    check_port_free()
     need_wrk()
     configure(db_name)
     from bench import build_data
@@ -364,154 +457,93 @@ def main():
     size = build_data.QUICK if opts.quick else build_data.FULL
     print(f"Data: {db_name}")
     create_database(db_name, build_data.marker(size), os.environ.get("BENCH_REBUILD") == "1")
-    opts.caches = (
-        "sessions and cached pages in Redis"
-        if redis_ready()
-        else "no Redis: sessions in PostgreSQL, pages cached per process"
-    )
+    redis = "a Redis database of its own" if redis_ready() else "none (no Redis server)"
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     build_data.build(size)
-    sessions = build_data.make_sessions(size)
-    files = {name: write_sessions(name, pairs) for name, pairs in sessions.items()}
-    has_api = api_available()
-
-    from django.conf import settings
+    Session.objects.all().delete()  # only this run's patients are logged in
+    groups = build_data.patient_groups(size)
+    patients = build_data.log_in(groups["all"])
+    heavy = build_data.log_in(groups["heavy"])
+    everyone, heavy_file = write_lines("patients", patients), write_lines("heavy", heavy)
 
     token = build_data.CSRF_TOKEN
     # Production cookie names (__Host-…), as the browser would send them.
     cookies = [settings.SESSION_COOKIE_NAME, f"{settings.CSRF_COOKIE_NAME}={token}"]
-    heavy_key = sessions["heavy"][0][0]
+    heavy_key, heavy_client = heavy[0]
+    targets = cancel_targets(patients, 40_000)
+    targets_file = write_lines("cancel-targets", [(key, pk) for key, pk, _ in targets])
+    first_key, first_pk, _ = targets[0]
+    many = f"{len(patients):,} patients"
     scenarios = [
-        # (name, script, args, query count probe)
-        ("ceiling: /livez (no database)", "get.lua", ["none", "/livez"], None),
-        # The same view as a logged-in patient: the middleware loads the session and the user.
-        (
-            "/livez as a logged-in patient",
-            "get.lua",
-            [files["mixed"], "/livez", *cookies],
+        Scenario("ceiling: /livez, anonymous (no database)", ["none", "/livez"], None),
+        Scenario(
+            f"floor: /livez as a logged-in patient, {many}",
+            [everyone, "/livez", *cookies],
             ("/livez", heavy_key),
         ),
-        (
-            f"dashboard, {size.sessions:,} patients",
-            "get.lua",
-            [files["mixed"], "/dashboard/", *cookies],
+        Scenario(
+            f"dashboard, {many}",
+            [everyone, "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),
+            target=True,
         ),
-        (
-            f"dashboard, {size.sessions:,} patients, every visit rendered (no cached page)",
-            "get.lua",
-            [files["mixed"], "/dashboard/?visit={n}", *cookies],
-            ("/dashboard/?visit=probe", heavy_key, "GET", None, 1),
+        Scenario(
+            f"API list, {many}",
+            [everyone, "/api/reservations/user/{client}", *cookies],
+            (f"/api/reservations/user/{heavy_client}", heavy_key),
         ),
-        (
+        # "2": wrk's threads, which share the targets out.
+        Scenario(
+            CANCEL,
+            [targets_file, token, "2", settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME],
+            (f"/reservations/{first_pk}/cancel/", first_key, "POST", token, 1),
+            script="cancel.lua",
+        ),
+        Scenario(
             f"dashboard, patients with {size.heavy_rows:,} reservations",
-            "get.lua",
-            [files["heavy"], "/dashboard/", *cookies],
+            [heavy_file, "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),
         ),
-        (
-            "dashboard, patients with 5 reservations",
-            "get.lua",
-            [files["light"], "/dashboard/", *cookies],
-            ("/dashboard/", sessions["light"][0][0]),
-        ),
-        (
-            "history page 10 (full page), 2,000-row patients",
-            "get.lua",
-            [files["heavy"], "/dashboard/?page=10", *cookies],
+        Scenario(
+            f"history page 10 (full page), patients with {size.heavy_rows:,} reservations",
+            [heavy_file, "/dashboard/?page=10", *cookies],
             ("/dashboard/?page=10", heavy_key),
         ),
     ]
-    if has_api:
-        scenarios.append(
-            (
-                "API list",
-                "get.lua",
-                [files["mixed"], "/api/reservations/user/{client}", *cookies],
-                ("/api/reservations/user/" + sessions["heavy"][0][1], heavy_key),
-            )
-        )
-
-    cancel_name = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
-
-    def wanted(name):
-        return not opts.only or any(part in name for part in opts.only)
-
-    scenarios = [s for s in scenarios if s is scenarios[0] or wanted(s[0])]
-    run_cancels = wanted(cancel_name)
-
-    queries = {}
-    for name, _, _, probe in scenarios:
-        if probe:
-            queries[name] = count_queries(*probe)
-
-    server_name = opts.server
-    print(f"Serving with `make serve` (SERVER={server_name}) on {BASE}")
-    from django.db import connection
-
-    connection.close()  # the server's workers get the connections
-    server = Server(server_name, {})
-    results = {name: [] for name, *_ in scenarios}
-    results[cancel_name] = []
-    cancel_checks = []
-    targets = []
+    scenarios = [
+        s
+        for s in scenarios
+        if s is scenarios[0] or not opts.only or any(part in s.name for part in opts.only)
+    ]
+    cancels = any(s.name == CANCEL for s in scenarios)
+    server = None
     try:
-        for run in range(1, runs + 1):
-            print(f"Run {run}/{runs} ({duration} s per scenario, {opts.connections} connections)")
-            for name, script, args, _ in scenarios:
-                if run == 1 and args[0] != "none" and "{n}" not in args[1]:
-                    visit_each(args[0], args[1], args[2:4])
-                wrk(script, args, 2, opts.connections)  # warm up workers and caches
-                server.reset_peak()
-                r = wrk(script, args, duration, opts.connections)
-                r["peak_mb"] = server.peak_kb / 1024
-                results[name].append(r)
-                print(
-                    f"  {name:<48} {r['rps']:8.0f} req/s  p99 {r['p99_us'] / 1000:6.1f} ms"
-                    f"  non-2xx {r['non_2xx_3xx']}"
-                )
-            if not run_cancels:
-                continue
-            targets = cancel_targets(sessions["mixed"] + sessions["heavy"], 40_000)
-            path = OUT / "cancel-targets.txt"
-            path.write_text("".join(f"{key} {pk}\n" for key, pk, _ in targets))
-            server.reset_peak()
-            r = wrk(
-                "cancel.lua",
-                [str(path), token, "2", settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME],
-                duration,
-                opts.connections,
-            )
-            r["peak_mb"] = server.peak_kb / 1024
-            done, doubled, lost = check_and_reset_cancels(targets)
-            r["cancelled"], r["doubled"], r["lost"] = done, doubled, lost
-            r["cancels_per_s"] = done / (r["duration_us"] / 1e6)
-            results[cancel_name].append(r)
-            cancel_checks.append((done, doubled, lost, r["status_5xx"]))
-            print(
-                f"  {cancel_name:<48} {r['rps']:8.0f} req/s  {r['cancels_per_s']:.0f} cancels/s"
-                f"  doubled {doubled}  lost {lost}  5xx {r['status_5xx']}"
-            )
-            connection.close()
+        # Counted before the load, so that a page that fails stops the benchmark at once.
+        queries = {s.name: count_queries(*s.probe) for s in scenarios if s.probe}
+        if cancels:
+            check_and_reset_cancels(targets[:1])  # the probe's cancel
+        print(f"Serving with `make serve` (SERVER={opts.server}) on {BASE}")
+        connection.close()  # the server's workers get the connections
+        server = Server(opts.server)
+        load(server, scenarios, targets, runs, duration, opts.connections)
+    except BaseException:
+        if cancels:
+            check_and_reset_cancels(targets)  # what an interrupted run cancelled
+        raise
     finally:
-        server.stop()
+        if server:
+            server.stop()
 
-    if targets:
-        key, pk, _ = targets[0]
-        queries[cancel_name] = count_queries(
-            f"/reservations/{pk}/cancel/", key, "POST", token, visits=1
-        )
-        check_and_reset_cancels(targets[:1])
-
-    table = report(
-        results, queries, scenarios, cancel_name, size, runs, duration, opts, server_name, has_api
-    )
+    table = report(scenarios, queries, size, runs, duration, opts, redis, settings.SESSION_ENGINE)
     print()
     print(table)
     (OUT / ("last-quick.md" if opts.quick else "last.md")).write_text(table)
@@ -524,51 +556,71 @@ def main():
     print(f"Done in {time.monotonic() - began:.0f} s")
 
 
-def report(results, queries, scenarios, cancel_name, size, runs, duration, opts, server, has_api):
-    def med(name, key):
-        return statistics.median(r[key] for r in results[name])
-
-    ceiling = results[scenarios[0][0]]
+def report(scenarios, queries, size, runs, duration, opts, redis, session_engine):
+    ceiling_rps = scenarios[0].median("rps")
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
         "",
         f"Data: {size.patients:,} patients, {size.professionals} professionals, "
         f"{size.reservations:,} reservations over five years "
         f"({size.heavy_patients} patients with {size.heavy_rows:,}). "
-        f"Server: `make serve` with SERVER={server}, {opts.caches}. "
-        f"Load: wrk, {opts.connections} connections, "
-        f"{duration} s per scenario after a 2 s warm-up, "
+        "Every page and API answer is rendered from the database. The ceiling is /livez with "
+        "no cookie (the whole middleware stack, no database), the floor the same as a "
+        "logged-in patient (the session and the user from the database). "
+        f"Server: `make serve` with SERVER={opts.server}, sessions `{session_engine}`, "
+        f"REDIS_URL {redis} (rate-limit counters), API_RATE_LIMIT={API_RATE_LIMIT} so that "
+        "the API's throttle never refuses the load. "
+        f"Load: wrk, {opts.connections} connections, {duration} s per scenario after a "
+        f"{WARM_UP_S} s warm-up (none for the cancels), "
         f"{'median of ' + str(runs) + ' runs' if runs > 1 else 'one run'}; every request as "
-        f"one of {size.sessions:,} logged-in patients (session cookies rotate).",
+        f"one of {size.patients:,} logged-in patients (session cookies rotate), or of the "
+        f"{size.heavy_patients} with {size.heavy_rows:,} reservations where the row says so.",
         "",
         "| scenario | req/s | p50 ms | p95 ms | p99 ms | vs ceiling | queries/request "
         "| peak server memory | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    ceiling_rps = statistics.median(r["rps"] for r in ceiling)
-    for name in [s[0] for s in scenarios] + [cancel_name]:
-        rs = results[name]
-        if not rs:
-            continue
-        rps = med(name, "rps")
+    for s in scenarios:
+        rs = s.results
+        rps = s.median("rps")
         errors = sum(r["non_2xx_3xx"] + r["socket_errors"] for r in rs)
         extra = ""
-        if name == cancel_name:
+        if s.name == CANCEL:
             extra = (
-                f"; {statistics.median(r['cancels_per_s'] for r in rs):.0f} cancels/s, "
+                f"; {s.median('cancels_per_s'):.0f} cancels/s, "
                 f"{sum(r['doubled'] for r in rs)} doubled, {sum(r['lost'] for r in rs)} lost"
             )
         lines.append(
-            f"| {name} | {rps:,.0f} | {med(name, 'p50_us') / 1000:.1f} "
-            f"| {med(name, 'p95_us') / 1000:.1f} | {med(name, 'p99_us') / 1000:.1f} "
-            f"| {rps / ceiling_rps:.0%} | {queries.get(name, 0)} "
+            f"| {s.name} | {rps:,.0f} | {s.median('p50_us') / 1000:.1f} "
+            f"| {s.median('p95_us') / 1000:.1f} | {s.median('p99_us') / 1000:.1f} "
+            f"| {rps / ceiling_rps:.1%} | {queries.get(s.name, 0)} "
             f"| {max(r['peak_mb'] for r in rs):.0f} MB "
             f"| {errors} non-2xx/3xx, {sum(r['status_5xx'] for r in rs)} 5xx{extra} |"
         )
-    if not has_api and not opts.only:
-        lines.append(
-            "| API list | not available (no `/api/reservations/user/<id>` route) | | | | | | | |"
+    summary = []
+    dashboard = next((s for s in scenarios if s.target), None)
+    if dashboard:
+        share = dashboard.median("rps") / ceiling_rps
+        p99 = dashboard.median("p99_us") / 1000
+        at = f"at {opts.connections} connections"
+        if opts.connections != TARGET_CONNECTIONS:
+            at += f" (the target is at {TARGET_CONNECTIONS})"
+        summary += [
+            f"- Dashboard ≥ {TARGET_SHARE:.0%} of the ceiling: {share:.1%}, "
+            f"**target {'met' if share >= TARGET_SHARE else 'not met'}**.",
+            f"- Dashboard p99 < {TARGET_P99_MS} ms {at}: {p99:.1f} ms, "
+            f"**target {'met' if p99 < TARGET_P99_MS else 'not met'}**.",
+        ]
+    cancel = next((s for s in scenarios if s.name == CANCEL), None)
+    if cancel:
+        rs = cancel.results
+        summary.append(
+            f"- Cancels: {cancel.median('cancels_per_s'):.0f}/s, "
+            f"{sum(r['doubled'] for r in rs)} doubled, {sum(r['lost'] for r in rs)} lost, "
+            f"{sum(r['status_5xx'] for r in rs)} 5xx."
         )
+    if summary:
+        lines += ["", *summary]
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,5 @@
 -- GET a path as many different logged-in patients, one session cookie after another.
--- Usage: wrk ... -s get.lua URL -- <sessions file> <path, with {client} for the patient's id
---        and {n} for a request counter>
+-- Usage: wrk ... -s get.lua URL -- <sessions file> <path, with {client} for the patient's id>
 --        <session cookie name> [<csrf cookie name>=<token>: the one a browser holds]
 -- The sessions file has one "<session key> <user id>" per line; "none" sends no cookie at all.
 
@@ -22,14 +21,12 @@ function init(args)
   cookie = (args[3] or "sessionid") .. "="
   csrf = args[4] and ("; " .. args[4]) or ""
   n = tid * 7919 -- threads start at different patients
-  run = os.time() -- {n} must not repeat a URL of an earlier run, whose page may be cached
 end
 
 function request()
   n = n + 1
   local s = sessions[(n % #sessions) + 1]
-  -- {n}: a different URL on every request (a page no cache has seen).
-  local path = template:gsub("{client}", s.client):gsub("{n}", run .. "-" .. tid .. "-" .. n)
+  local path = template:gsub("{client}", s.client)
   if s.key == nil then return wrk.format("GET", path) end
   return wrk.format("GET", path, { ["Cookie"] = cookie .. s.key .. csrf })
 end

@@ -1,9 +1,9 @@
 import logging
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +16,7 @@ from reservations_site.templating import render_fragment
 
 from .models import Channel, Reservation
 
-HISTORY_PAGE_SIZE = 20
+HISTORY_PAGE_SIZE = 10
 logger = logging.getLogger("turnos.security")
 
 
@@ -45,12 +45,37 @@ def _get_reservation_for_client(request, pk):
         raise Http404 from None
 
 
+@dataclass
+class HistoryPage:
+    """One page of a patient's history, newest first, and whether there are older sessions.
+
+    No total is counted: reading one row more than the page shows tells whether an "Older" link
+    is needed, and the patient's whole history is not counted on every visit."""
+
+    number: int
+    rows: list
+    has_next: bool
+
+    @classmethod
+    def of(cls, patient, number):
+        try:
+            number = max(1, int(number or 1))
+        except ValueError:
+            number = 1
+        start = (number - 1) * HISTORY_PAGE_SIZE
+        history = Reservation.objects.history_for(patient)
+        rows = list(history[start : start + HISTORY_PAGE_SIZE + 1])
+        return cls(number, rows[:HISTORY_PAGE_SIZE], len(rows) > HISTORY_PAGE_SIZE)
+
+    @property
+    def has_previous(self):
+        return self.number > 1
+
+
 @login_required
 def dashboard(request):
     now = timezone.now()
-    history = Reservation.objects.history_for(request.user)
-    page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    ctx = {"now": now, "page": page}
+    ctx = {"now": now, "page": HistoryPage.of(request.user, request.GET.get("page"))}
     if request.htmx and request.htmx.target == "history":
         return render_fragment(request, "reservations/dashboard.html", "history", ctx)
     ctx["current"] = Reservation.objects.current_for(request.user, now)

@@ -298,7 +298,7 @@ def test_cancel_from_the_reservation_page(page, live_server, turns):
 
 def test_paging_through_history(page, live_server, patient, make_reservation):
     start = timezone.now().replace(second=0, microsecond=0) - timedelta(days=400)
-    made = [make_reservation(patient, start + timedelta(days=7 * i)) for i in range(25)]
+    made = [make_reservation(patient, start + timedelta(days=7 * i)) for i in range(15)]
     enter(page, live_server)
     newest, oldest = made[-1], made[0]
     assert row(page, newest).count() == 1
@@ -310,7 +310,8 @@ def test_paging_through_history(page, live_server, patient, make_reservation):
     assert page.url.endswith("?page=2")
     assert page.evaluate("document.activeElement.id") == "history-title"
     assert row(page, newest).count() == 0
-    assert "Página 2 de 2" in page.locator(".pager").inner_text()
+    assert "Página 2" in page.locator(".pager").inner_text()
+    assert page.locator(".pager").get_by_role("link", name="Anteriores").count() == 0
 
     page.go_back()
     page.wait_for_selector(f'#history [data-reservation-id="{newest.pk}"]')

@@ -94,21 +94,33 @@ def test_history_lists_everything_newest_first(client, patient, make_reservation
     assert "Esta sesión ya pasó" in history
 
 
-def test_history_is_paged_by_twenty(client, patient, make_reservation, frozen_now):
-    made = [make_reservation(patient, NOW - timedelta(days=i + 1)) for i in range(45)]
+def test_history_is_paged_by_ten(client, patient, make_reservation, frozen_now):
+    made = [make_reservation(patient, NOW - timedelta(days=i + 1)) for i in range(25)]
     client.force_login(patient)
     first = client.get("/dashboard/")
-    assert history_ids(first) == [str(r.pk) for r in made[:20]]
+    assert history_ids(first) == [str(r.pk) for r in made[:10]]
+    assert "Anteriores" in first.content.decode() and "Más recientes" not in first.content.decode()
     third = client.get("/dashboard/?page=3")
-    assert history_ids(third) == [str(r.pk) for r in made[40:]]
-    assert "Página 3 de 3" in third.content.decode()
-    # Out-of-range or junk page numbers fall back to a real page instead of an error.
-    assert "Página 3 de 3" in client.get("/dashboard/?page=99").content.decode()
-    assert "Página 1 de 3" in client.get("/dashboard/?page=abc").content.decode()
+    assert history_ids(third) == [str(r.pk) for r in made[20:]]
+    html = third.content.decode()
+    assert "Página 3" in html and "Más recientes" in html and "Anteriores" not in html
+    # Past the end or junk: a page that says so, or the first page, instead of an error.
+    beyond = client.get("/dashboard/?page=99").content.decode()
+    assert "No hay sesiones más antiguas." in beyond and 'href="?page=98"' in beyond
+    assert history_ids(client.get("/dashboard/?page=abc")) == history_ids(first)
+    assert history_ids(client.get("/dashboard/?page=-4")) == history_ids(first)
+
+
+def test_exactly_a_page_of_history_offers_no_older_page(client, patient, make_reservation):
+    for i in range(10):
+        make_reservation(patient, NOW - timedelta(days=i + 1))
+    client.force_login(patient)
+    html = client.get("/dashboard/").content.decode()
+    assert 'class="pager"' not in html
 
 
 def test_htmx_paging_returns_only_the_history_block(client, patient, make_reservation):
-    for i in range(25):
+    for i in range(15):
         make_reservation(patient, NOW - timedelta(days=i + 1))
     client.force_login(patient)
     r = client.get("/dashboard/?page=2", headers={"HX-Request": "true", "HX-Target": "history"})
@@ -145,8 +157,8 @@ def test_the_number_of_queries_does_not_grow_with_history(client, patient, make_
     few = count()
     for i in range(60):
         make_reservation(patient, NOW - timedelta(days=i + 1))
-    # session, user, current turn, history count, history page
-    assert few == count() == 5
+    # session, user, current turn, history page
+    assert few == count() == 4
 
 
 def test_times_are_shown_in_the_patients_time_zone(client, patient, make_reservation, frozen_now):

@@ -5,6 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reservations.models import Reservation
+
 from .conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +188,20 @@ def _section(response, element_id):
     start = html.index(f'id="{element_id}"')
     end = html.index("</section>", start)
     return html[start:end]
+
+
+def test_a_change_made_anywhere_shows_on_the_next_visit(
+    client, patient, professional, make_reservation, frozen_now
+):
+    # Nothing a patient sees is cached: a write that no view of ours made (a shell, psql, a
+    # bulk update) is on the very next page.
+    turn = make_reservation(patient, NOW + timedelta(days=5))
+    client.force_login(patient)
+    assert "Lic. Carolina Gómez" in _section(client.get("/dashboard/"), "current-turn")
+    Reservation.objects.filter(pk=turn.pk).update(status="CANCELLED")
+    type(professional.professional_profile).objects.filter(user=professional).update(
+        display_name="Dra. Carolina Gómez"
+    )
+    r = client.get("/dashboard/")
+    assert "No tenés turnos próximos." in _section(r, "current-turn")
+    assert "Dra. Carolina Gómez" in _section(r, "history")

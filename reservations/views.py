@@ -12,9 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from reservations_site.templating import render_fragment
-
 from .models import Channel, Reservation
+from .templating import render_fragment
 
 HISTORY_PAGE_SIZE = 10
 logger = logging.getLogger("turnos.security")

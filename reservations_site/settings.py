@@ -101,7 +101,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "reservations_site.templating.environment"},
+        "OPTIONS": {"environment": "reservations.templating.environment"},
     },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -14,11 +14,11 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django_htmx.jinja import htmx_script
+from jinja2 import Environment
 from jinja2_fragments import render_block
 
-from jinja2 import Environment
-from reservations.models import Modality, Status
-from reservations.templatetags import turnos
+from .models import Modality, Status
+from .templatetags import turnos
 
 
 def url(name, *args):

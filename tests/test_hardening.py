@@ -73,6 +73,9 @@ def test_production_sends_strict_security_headers_and_host_cookies():
     assert csrf["secure"] and csrf["path"] == "/" and not csrf["domain"]
     assert out["session_cookie"] == ["__Host-sessionid", True, True]
     assert out["insecure_redirect"] == 301  # plain HTTP goes to HTTPS
+    # ... except the health probes, which a load balancer sends over plain HTTP.
+    assert out["probes"]["/livez"] == 200
+    assert out["probes"]["/healthz"] in (200, 503)
 
 
 @pytest.mark.django_db

@@ -45,6 +45,11 @@ print(
             "insecure_redirect": Client()
             .get("/accounts/login/", headers={"host": "turnos.example"})
             .status_code,
+            # What a load balancer's plain-HTTP health probe gets.
+            "probes": {
+                path: Client().get(path, headers={"host": "turnos.example"}).status_code
+                for path in ("/livez", "/healthz")
+            },
         }
     )
 )

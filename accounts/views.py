@@ -2,11 +2,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from .forms import PreferencesForm
 from .models import zone_city
 
 
+@never_cache
 @login_required
 def preferences(request):
     form = PreferencesForm(request.POST or None, instance=request.user)

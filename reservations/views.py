@@ -9,7 +9,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from .models import Channel, Reservation
@@ -71,6 +73,9 @@ class HistoryPage:
         return self.number > 1
 
 
+# Pages with a patient's sessions are health data: never stored by a browser or a proxy.
+@never_cache
+@vary_on_headers("HX-Request")  # a block for htmx, the whole page otherwise
 @login_required
 def dashboard(request):
     now = timezone.now()
@@ -81,6 +86,7 @@ def dashboard(request):
     return render(request, "reservations/dashboard.html", ctx)
 
 
+@never_cache
 @require_POST
 @login_required
 def cancel(request, pk):
@@ -103,6 +109,7 @@ def cancel(request, pk):
     return render_fragment(request, "reservations/dashboard.html", "cancel_result", ctx)
 
 
+@never_cache
 @login_required
 def reservation_detail(request, pk):
     reservation = _get_reservation_for_client(request, pk)

@@ -296,6 +296,26 @@ def test_cancel_from_the_reservation_page(page, live_server, turns):
     assert target.status == "CANCELLED"
 
 
+def test_back_to_a_paged_history_brings_the_whole_page(
+    page, live_server, patient, make_reservation
+):
+    # "Older" fetches ?page=2 as a block and pushes the URL; leaving for a session and coming
+    # back loads that URL again: the browser must get the whole page, not the cached block.
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(days=400)
+    made = [make_reservation(patient, start + timedelta(days=7 * i)) for i in range(15)]
+    enter(page, live_server)
+    page.locator(".pager").get_by_role("link", name="Anteriores").click()
+    page.wait_for_selector(f'#history [data-reservation-id="{made[0].pk}"]')
+    row(page, made[0]).locator("a").click()
+    page.wait_for_url(f"{live_server.url}/reservations/{made[0].pk}/")
+    page.go_back()
+    page.wait_for_selector(f'#history [data-reservation-id="{made[0].pk}"]')
+    assert page.url.endswith("?page=2")
+    assert page.locator(".site-header").is_visible()
+    assert page.locator("#current-turn").count() == 1
+    assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # the CSS is there
+
+
 def test_paging_through_history(page, live_server, patient, make_reservation):
     start = timezone.now().replace(second=0, microsecond=0) - timedelta(days=400)
     made = [make_reservation(patient, start + timedelta(days=7 * i)) for i in range(15)]

@@ -205,3 +205,20 @@ def test_a_change_made_anywhere_shows_on_the_next_visit(
     r = client.get("/dashboard/")
     assert "No tenés turnos próximos." in _section(r, "current-turn")
     assert "Dra. Carolina Gómez" in _section(r, "history")
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_no_page_with_a_patients_sessions_is_stored_by_a_browser_or_proxy(
+    client, patient, make_reservation, htmx
+):
+    turn = make_reservation(patient, NOW + timedelta(days=5))
+    client.force_login(patient)
+    headers = {"HX-Request": "true", "HX-Target": "history"} if htmx else {}
+    for path in ["/dashboard/", "/dashboard/?page=2", f"/reservations/{turn.pk}/", "/preferences/"]:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, path
+        cache_control = response["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, path
+    # The dashboard's answer differs by HX-Request (a block or the whole page): a cache that
+    # kept one must not serve it for the other.
+    assert "HX-Request" in client.get("/dashboard/", headers=headers)["Vary"]

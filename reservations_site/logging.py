@@ -45,8 +45,19 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+# Control characters as escapes: \n, \r, \t by name, the others as \xNN.
+_ESCAPES = {i: f"\\x{i:02x}" for i in [*range(32), 127]} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
 class UTCFormatter(logging.Formatter):
+    """One line per event, in UTC. Every control character is escaped, whatever field it is in
+    (a path, a message, a traceback): a line break or NUL in a requested path would otherwise
+    write a forged log line of its own."""
+
     converter = time.gmtime
+
+    def format(self, record):
+        return super().format(record).translate(_ESCAPES)
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 (logging's API)
         return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + (

@@ -236,6 +236,33 @@ def test_logs_carry_request_id_user_and_path_but_no_secrets(
     assert failed and failed[0].levelno == logging.WARNING
 
 
+@pytest.mark.django_db
+def test_a_path_cannot_forge_a_log_line(client, caplog):
+    from reservations_site.logging import UTCFormatter
+
+    caplog.set_level(logging.INFO)
+    forged = "2026-03-10T15:00:00.000Z INFO turnos.security request=forged user=- path=/ ok"
+    assert client.get(f"/x%0d%0a{forged}%00%1b[31m").status_code == 404
+    formatter = UTCFormatter("%(message)s path=%(path)s")
+    lines = [formatter.format(record) for record in caplog.records]
+    assert lines
+    for line in lines:
+        assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in line), repr(line)
+    assert any("\\r\\n2026-03-10T15:00:00.000Z INFO" in line for line in lines)
+    assert any("\\x00\\x1b[31m" in line for line in lines)
+
+
+def test_an_error_is_logged_on_one_line():
+    from reservations_site.logging import UTCFormatter
+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    line = UTCFormatter("%(message)s").format(record)
+    assert "\n" not in line and "Traceback" in line and "ValueError: boom" in line
+
+
 def test_log_times_are_utc():
     from reservations_site.logging import UTCFormatter
 

@@ -31,8 +31,12 @@ format: install
 screenshots: install
 	SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest tests/test_browser.py -k screenshots
 
-# Production serving and the benchmark (docs/performance.md).
-.PHONY: serve bench bench-quick
+# Production: migrate is a release step, run before starting the new servers
+# (docs/operations.md); serve starts without the database and answers 503 until it is back.
+.PHONY: migrate serve bench bench-quick
+
+migrate: install
+	$(PY) manage.py migrate --noinput
 
 serve: install
 	bench/serve.sh

@@ -29,8 +29,9 @@ fi
 export HOST=${HOST:-127.0.0.1} PORT=${PORT:-8000}
 SERVER=${SERVER:-granian}
 
+# Migrations are a release step of their own (`make migrate`): the server starts, and answers
+# 503 until the database is back, even while the database is down.
 "$PY" manage.py collectstatic --noinput -v0
-"$PY" manage.py migrate --noinput -v0
 
 echo "Serving with $SERVER on http://$HOST:$PORT/ (DEBUG=0)"
 case "$SERVER" in

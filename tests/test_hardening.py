@@ -3,8 +3,10 @@
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -291,6 +293,71 @@ def test_a_database_outage_is_a_503_with_retry_after_and_no_trace():
     assert api["status"] == 503 and api["headers"]["Retry-After"] == "30"
     assert json.loads(api["body"])["status"] == 503
     assert fragment["body"].startswith('<p class="flash flash--error">')
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_server_starts_while_the_database_is_down_and_says_so():
+    # `make serve` does not migrate first (that is `make migrate`, a release step): with the
+    # database unreachable it still listens, /livez answers, and what needs the database is a
+    # 503 that says to come back.
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        **PRODUCTION_ENV,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nothing",
+        "DB_CONNECT_TIMEOUT": "1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "VENV": str(Path(sys.executable).parent.parent),
+    }
+    server = subprocess.Popen(
+        ["bash", "bench/serve.sh"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def status(path, cookie=""):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        if cookie:
+            request.add_header("Cookie", cookie)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the server exited"
+            try:
+                live = status("/livez")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.3)
+        assert live == 200
+        assert status("/healthz") == 503
+        # A logged-in patient's page needs the session, which is in the database.
+        assert status("/dashboard/", cookie="__Host-sessionid=" + "a" * 32) == 503
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def _recovery(scenario):

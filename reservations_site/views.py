@@ -43,9 +43,14 @@ def server_error(request):
     unavailable = isinstance(exc, UNAVAILABLE_ERRORS)
     status = 503 if unavailable else 500
     headers = {"Retry-After": "30"} if unavailable else {}
+    message = str(ERROR_MESSAGES[status])
     if request.path.startswith("/api/"):
         # The JSON API's envelope, even when the error happened before the API's own handlers.
-        body = {"status": status, "message": str(ERROR_MESSAGES[status])}
+        return JsonResponse({"status": status, "message": message}, status=status, headers=headers)
+    if request.path.startswith("/_allauth/"):
+        # Apps logging in (allauth headless) read JSON: allauth's own error shape.
+        code = "unavailable" if unavailable else "server_error"
+        body = {"status": status, "errors": [{"code": code, "message": message}]}
         return JsonResponse(body, status=status, headers=headers)
     if request.headers.get("HX-Request") == "true":
         template = "errors/fragment.html"

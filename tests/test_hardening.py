@@ -284,7 +284,7 @@ def test_a_database_outage_is_a_503_with_retry_after_and_no_trace():
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nothing",
         "DB_CONNECT_TIMEOUT": "2",
     }
-    health, page, api, fragment = _script("outage.py", "down", **outage)
+    health, page, api, fragment, headless = _script("outage.py", "down", **outage)
     assert (health["status"], health["headers"]["Retry-After"]) == (503, "30")
     assert page["status"] == 503 and page["headers"]["Retry-After"] == "30"
     assert "<h1>" in page["body"] and "Traceback" not in page["body"]
@@ -293,6 +293,11 @@ def test_a_database_outage_is_a_503_with_retry_after_and_no_trace():
     assert api["status"] == 503 and api["headers"]["Retry-After"] == "30"
     assert json.loads(api["body"])["status"] == 503
     assert fragment["body"].startswith('<p class="flash flash--error">')
+    # An app's login gets JSON in allauth's error style, not the HTML page.
+    assert headless["status"] == 503 and headless["headers"]["Retry-After"] == "30"
+    assert headless["headers"]["Content-Type"].startswith("application/json")
+    body = json.loads(headless["body"])
+    assert body["status"] == 503 and body["errors"][0]["code"] == "unavailable"
 
 
 def _free_port():

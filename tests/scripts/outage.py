@@ -19,14 +19,15 @@ from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 app = WSGIHandler()
 
 
-def request(method, path, headers=None, body=b""):
+def request(method, path, headers=None, body=b"", content_type="application/x-www-form-urlencoded"):
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": BytesIO(body)}
     environ["CONTENT_LENGTH"] = str(len(body))
-    environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    environ["CONTENT_TYPE"] = content_type
     for name, value in (headers or {}).items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     setup_testing_defaults(environ)
     environ["HTTP_HOST"] = "localhost"
+    environ.setdefault("REMOTE_ADDR", "127.0.0.1")
     captured = {}
 
     def start_response(status, response_headers, exc_info=None):
@@ -60,6 +61,13 @@ if __name__ == "__main__":
                 "X-CSRFToken": "a" * 32,
                 "HX-Request": "true",
             },
+        )
+        # An app logging in (allauth headless): JSON in, JSON out, outage or not.
+        request(
+            "POST",
+            "/_allauth/app/v1/auth/login",
+            body=json.dumps({"email": "lucia@example.com", "password": "x" * 12}).encode(),
+            content_type="application/json",
         )
     elif scenario == "recover":
         import psycopg

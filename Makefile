@@ -14,6 +14,7 @@ $(VENV)/.installed: requirements.txt
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(PORT)
 
@@ -37,6 +38,7 @@ screenshots: install
 
 migrate: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 
 serve: install
 	bench/serve.sh

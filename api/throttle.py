@@ -1,9 +1,10 @@
 """The API's per-user rate limit: settings.API_RATE_LIMIT requests per user and window.
 
-Counted by django-ratelimit in the default cache (Redis in production, shared by every server
+Counted by django-ratelimit in the "api" cache (Redis in production, shared by every server
 process): one atomic add-or-increment per request, in fixed windows that end at a moment of
 their own for each user. A fixed window lets a client reach twice the rate across a window's
-edge; that still stops a runaway client, which is what it is for.
+edge; that still stops a runaway client, which is what it is for. While Redis is unreachable
+nothing is counted and nothing is refused (settings.RATELIMIT_FAIL_OPEN).
 """
 
 import threading
@@ -25,6 +26,8 @@ class UserThrottle(BaseThrottle):
 
     def allow_request(self, request):
         usage = get_usage(request, group="api", key="user", rate=_rate, increment=True)
+        if usage is None:  # the cache did not answer (RATELIMIT_FAIL_OPEN): let it through
+            return True
         self._refused.time_left = usage["time_left"]
         return not usage["should_limit"]
 

@@ -467,6 +467,7 @@ def main():
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     build_data.build(size)
     Session.objects.all().delete()  # only this run's patients are logged in

@@ -214,19 +214,37 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", int(timedelta(days=14).total_seconds()))
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 60 * 60)
 
-# Rate-limit counters (allauth's and the API's) live in the cache: with several server processes
-# they must share one, so production sets REDIS_URL.
+# Rate-limit counters. Losing Redis must not take the site down, and a limit that guards logins
+# must hold across every server process:
+# - "default" (django-allauth's login and password-reset limits) is a table in the database the
+#   site needs anyway: logins stay throttled whatever happens to Redis. `make migrate` creates it.
+# - "api" (the API's per-user limit, counted on every API request) is Redis when REDIS_URL is set.
+#   django-redis's IGNORE_EXCEPTIONS makes an unreachable Redis a cache that remembers nothing:
+#   the API then answers without its limit (each miss is logged) instead of failing.
 REDIS_URL = env("REDIS_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "turnos_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+    "api": {
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
-        # Redis down is then a quick error, not a hung worker.
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            # An unreachable Redis costs a request at most this long, not a hung worker.
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
     }
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+RATELIMIT_USE_CACHE = "api"
+# With the counters unreadable, django-ratelimit lets the request through rather than refuse it.
+RATELIMIT_FAIL_OPEN = True
 
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)

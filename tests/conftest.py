@@ -34,13 +34,19 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    # Rate-limit counters live in the cache: each test starts with none.
-    from django.core.cache import cache
+def _empty_caches(settings):
+    # Rate-limit counters live in the caches: each test starts with none, in memory, so a test
+    # without the database can run. tests/test_redis.py and test_hardening.py use the production
+    # caches (a table in the database, Redis).
+    from django.core.cache import caches
 
-    cache.clear()
+    settings.CACHES = {
+        alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": alias}
+        for alias in ("default", "api")
+    }
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""Production's shared cache, for real: rate-limit counters in Redis (REDIS_URL).
+"""Production's caches, for real: the API's rate-limit counters in Redis (REDIS_URL), the
+login limits in the database.
 
 Needs the Redis server at TEST_REDIS_URL (default redis://127.0.0.1:6379/9, a database of its
 own that these tests empty); without it they skip, which CI=true turns into failures.
@@ -13,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from .conftest import CSRF_TOKEN, NOW, csrf_client
+from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +22,21 @@ REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def _production_caches(settings, location):
+    """The production caches: login limits in the database's table, the API's in Redis."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "turnos_cache",
+        },
+        "api": {
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
+        },
     }
 
 
@@ -81,20 +91,48 @@ def test_the_api_limit_is_counted_in_redis_once_per_request_across_threads(
     assert len(list(with_redis.scan_iter(match="*rl:*"))) == 1
 
 
-def test_redis_down_leaves_the_pages_up_and_the_api_answers_a_quick_503(
-    settings, client, patient, make_reservation, frozen_now
+def test_redis_down_leaves_pages_logins_and_the_api_up_without_rate_limits(
+    settings, patient, make_reservation, frozen_now, caplog
 ):
     make_reservation(patient, NOW + timedelta(days=3))
-    client.force_login(patient)
     _production_caches(settings, "redis://127.0.0.1:1/0")  # nothing listens there
-    client.raise_request_exception = False
-    # The patient's pages need only the database.
-    response = client.get("/dashboard/")
-    assert response.status_code == 200 and "Lucía" in response.content.decode()
-    # The API's rate limit needs the cache: a quick 503 the client may retry, not a hang.
+    settings.API_RATE_LIMIT = "1/min"
     started = time.monotonic()
-    response = client.get(f"/api/reservations/user/{patient.pk}")
-    assert response.status_code == 503
-    assert response["Retry-After"] == "30"
-    assert response.json()["status"] == 503
+    # Logging in counts attempts in the database's table: it works, and stays throttled.
+    browser = csrf_client()
+    response = browser.post(
+        "/accounts/login/",
+        {"login": patient.email, "password": PASSWORD, "csrfmiddlewaretoken": CSRF_TOKEN},
+    )
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    # The patient's pages need only the database.
+    response = browser.get("/dashboard/")
+    assert response.status_code == 200 and "Lucía" in response.content.decode()
+    # The API answers, its rate limit unenforced while its counters are unreachable.
+    for _ in range(3):
+        assert browser.get(f"/api/reservations/user/{patient.pk}").status_code == 200
     assert time.monotonic() - started < 5
+    assert "Exception ignored" in caplog.text  # the operator sees Redis is gone
+
+
+def test_login_limits_are_kept_in_the_database_and_hold_with_redis_down(settings, patient):
+    _production_caches(settings, "redis://127.0.0.1:1/0")  # Redis unreachable
+    from django.db import connection as db
+
+    def attempt(password):
+        return csrf_client().post(
+            "/accounts/login/",
+            {"login": patient.email, "password": password, "csrfmiddlewaretoken": CSRF_TOKEN},
+        )
+
+    for _ in range(5):
+        assert attempt("wrong-password").status_code == 200  # the form again, with its error
+    # The sixth try for this account is refused, even with the right password: the failures
+    # were counted in the database's table, which every server process shares.
+    refused = attempt(PASSWORD)
+    assert refused.status_code in (200, 429)
+    assert "sessionid" not in refused.cookies or not refused.cookies["sessionid"].value
+    assert refused.status_code == 429 or "Demasiados intentos" in refused.content.decode()
+    with db.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM turnos_cache")
+        assert cursor.fetchone()[0] > 0

@@ -489,6 +489,26 @@ def test_logging_out_revokes_the_access_token(patient):
     assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 401)
 
 
+def test_after_logging_out_the_refresh_token_is_refused_not_an_error(patient):
+    r = Client().post(
+        LOGIN_URL, {"email": patient.email, "password": PASSWORD}, content_type="application/json"
+    )
+    access, refresh = r.json()["meta"]["access_token"], r.json()["meta"]["refresh_token"]
+    client = Client(headers={"Authorization": f"Bearer {access}"})
+    assert client.delete("/_allauth/app/v1/auth/session").status_code == 401  # logged out
+    # The session is gone from the database, the only place sessions live: nothing brings it
+    # back, and its refresh token gets a clean refusal.
+    r = Client().post(
+        "/_allauth/app/v1/tokens/refresh",
+        {"refresh_token": refresh},
+        content_type="application/json",
+    )
+    assert r.status_code in (400, 401), r.content
+    assert r["Content-Type"].startswith("application/json")
+    assert "access_token" not in r.content.decode()
+    assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 401)
+
+
 def test_a_deactivated_users_token_stops_working(patient):
     client = bearer_client(patient)
     patient.is_active = False

@@ -310,7 +310,8 @@ LOGGING = {
 # POST /_allauth/app/v1/auth/login and send `Authorization: Bearer <meta.access_token>`.
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app",)
-HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+# allauth's JWT strategy, with each user's refreshes serialized so a refresh token works once.
+HEADLESS_TOKEN_STRATEGY = "accounts.tokens.SerializedRefreshJWTTokenStrategy"
 # RS256 when JWT_PRIVATE_KEY holds an RSA private key (PEM; "\n" escapes allowed), else HS256
 # signed with SECRET_KEY: this site both issues and checks its tokens, so a shared secret is
 # enough until another service must verify them (then use RS256 and publish the public key).

@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -507,6 +508,41 @@ def test_after_logging_out_the_refresh_token_is_refused_not_an_error(patient):
     assert r["Content-Type"].startswith("application/json")
     assert "access_token" not in r.content.decode()
     assert_envelope(client.get(f"/api/reservations/user/{patient.pk}"), 401)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_token_works_once_even_sent_ten_times_at_once(patient):
+    r = Client().post(
+        LOGIN_URL, {"email": patient.email, "password": PASSWORD}, content_type="application/json"
+    )
+    refresh = r.json()["meta"]["refresh_token"]
+
+    def renew(token):
+        response = Client().post(
+            "/_allauth/app/v1/tokens/refresh",
+            {"refresh_token": token},
+            content_type="application/json",
+        )
+        connection.close()
+        return response.status_code, response.json()
+
+    barrier = threading.Barrier(10)
+
+    def racer(_):
+        barrier.wait()
+        return renew(refresh)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(racer, range(10)))
+    won = [body for status, body in answers if status == 200]
+    assert len(won) == 1, [status for status, _ in answers]
+    assert all(status in (400, 401) for status, _ in answers if status != 200)
+    # The winner's new refresh token works, once; the old one never again.
+    (fresh,) = [won[0]["data"]["refresh_token"]]
+    assert renew(fresh)[0] == 200
+    assert renew(fresh)[0] in (400, 401)
+    assert renew(refresh)[0] in (400, 401)
 
 
 def test_a_deactivated_users_token_stops_working(patient):

@@ -1,7 +1,46 @@
+import hashlib
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.cache import cache
+
+# Wrong passwords for one account from one address: after this many within the window, that
+# address may not try that account again until the window ends or the password is reset.
+# Counted per address, so knowing someone's email is not enough to lock them out; the address
+# limit (settings.ACCOUNT_RATE_LIMITS) and a looser limit per account bound guessing from many.
+FAILURES_PER_ADDRESS = 5
+FAILURE_WINDOW = 5 * 60
+
+
+def _failures_key(email, address):
+    # The account's generation is in the key: a password reset starts every count afresh.
+    generation = cache.get(f"login-generation:{email}", 0)
+    raw = f"{email}\x1f{address}\x1f{generation}".encode()
+    return "login-failures:" + hashlib.sha256(raw).hexdigest()
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         # Patients are registered by the practice; an open sign-up would only create empty accounts.
         return False
+
+    def pre_authenticate(self, request, **credentials):
+        key = _failures_key(credentials.get("email", "").lower(), self.get_client_ip(request))
+        if cache.get(key, 0) >= FAILURES_PER_ADDRESS:
+            raise self.validation_error("too_many_login_attempts")
+        super().pre_authenticate(request, **credentials)
+
+    def authentication_failed(self, request, **credentials):
+        super().authentication_failed(request, **credentials)
+        key = _failures_key(credentials.get("email", "").lower(), self.get_client_ip(request))
+        cache.add(key, 0, FAILURE_WINDOW)
+        try:
+            cache.incr(key)
+        except ValueError:  # it expired in between: this failure starts a new window
+            cache.add(key, 1, FAILURE_WINDOW)
+
+
+def forget_failed_logins(email):
+    """Start every address's count for this account afresh (after a password reset)."""
+    key = f"login-generation:{email.lower()}"
+    cache.add(key, 0, None)
+    cache.incr(key)

@@ -1,6 +1,7 @@
 import logging
 import time
 
+from allauth.account.signals import password_reset
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -21,3 +22,11 @@ def start_idle_clock(sender, request, user, **kwargs):
         from .middleware import SessionIdleTimeoutMiddleware
 
         request.session[SessionIdleTimeoutMiddleware.KEY] = int(time.time())
+
+
+@receiver(password_reset)
+def lift_the_login_lock(sender, request, user, **kwargs):
+    # Whoever could reset the password may try it: no address stays locked out of the account.
+    from .adapter import forget_failed_logins
+
+    forget_failed_logins(user.email)

@@ -190,7 +190,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Turnos] "
 # the number of proxies that append to X-Forwarded-For, or every patient shares the proxy's limit.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Per account, only what stops guessing from many addresses: locking an account per address
+    # is accounts.adapter's, so that knowing someone's email is not enough to lock them out.
+    "login_failed": "10/m/ip,30/h/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -115,6 +117,50 @@ def test_an_account_is_locked_after_five_failed_logins(patient):
     r = _login(client, patient.email, PASSWORD)
     assert r.status_code in (200, 429)
     assert client.get("/dashboard/").status_code == 302
+
+
+def _login_from(address, email, password):
+    return csrf_client().post(
+        "/accounts/login/",
+        {"login": email, "password": password, "csrfmiddlewaretoken": CSRF_TOKEN},
+        REMOTE_ADDR=address,
+    )
+
+
+def _logged_in(response):
+    return response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+@pytest.mark.django_db
+def test_someone_who_knows_an_email_cannot_lock_its_owner_out(patient):
+    # Five wrong passwords from one address lock the account for that address only.
+    for _ in range(5):
+        assert not _logged_in(_login_from("203.0.113.7", patient.email, "guess"))
+    assert not _logged_in(_login_from("203.0.113.7", patient.email, PASSWORD))
+    # The patient, elsewhere, logs in as usual.
+    assert _logged_in(_login_from("198.51.100.20", patient.email, PASSWORD))
+
+
+@pytest.mark.django_db
+def test_a_password_reset_lifts_the_lock(patient):
+    for _ in range(5):
+        _login_from("198.51.100.20", patient.email, "forgotten")
+    assert not _logged_in(_login_from("198.51.100.20", patient.email, PASSWORD))
+    browser = csrf_client()
+    browser.post(
+        "/accounts/password/reset/",
+        {"email": patient.email, "csrfmiddlewaretoken": CSRF_TOKEN},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", mail.outbox[-1].body)
+    form_url = browser.get(link.group(1))["Location"]
+    new = "a-new-long-secret-9"
+    browser.post(
+        form_url,
+        {"password1": new, "password2": new, "csrfmiddlewaretoken": CSRF_TOKEN},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    assert _logged_in(_login_from("198.51.100.20", patient.email, new))
 
 
 @pytest.mark.django_db

@@ -371,6 +371,10 @@ def test_nothing_is_lost_doubled_or_left_broken_when_parts_fail(tmp_path):
             recovery(events["worker back"], {"dashboard", "api"}), 2
         ),
         "5xx outside the outages": len(errors_outside),
+        "5xx during each outage": {
+            what: sum(1 for r in results if r[2] and r[2] >= 500 and _outage_at(r[0]) == what)
+            for what, _, _ in OUTAGES
+        },
         "doubled": len(doubled),
         "lost": len(lost),
     }
@@ -378,6 +382,8 @@ def test_nothing_is_lost_doubled_or_left_broken_when_parts_fail(tmp_path):
     assert confirmed, "no cancel succeeded at all"
     assert not doubled and not lost and not half_done, (doubled, lost, half_done)
     assert not errors_outside, errors_outside[:10]
+    # Nothing needs Redis to answer: losing it costs no request (docs/operations.md).
+    assert figures["5xx during each outage"]["redis"] == 0
     assert figures["recovery after the database (s)"] < RECOVERY_LIMIT
     assert figures["recovery after Redis (s)"] < RECOVERY_LIMIT
     assert figures["recovery after the worker (s)"] < RECOVERY_LIMIT

@@ -32,9 +32,9 @@ def _day(value, now):
     return _day_label(day, today, get_language())
 
 
-# Localized date formatting is the dashboard's most expensive step (docs/performance.md), and a
-# row's day is formatted up to three times (its text and its cancel button's labels). The label
-# depends only on the two dates and the language, so it is computed once per combination.
+# Localized date formatting is slow, and a row's day is formatted up to three times (its text and
+# its cancel button's labels). The label depends only on the two dates and the language, so it is
+# computed once per combination: it says nothing about anyone.
 @lru_cache(maxsize=4096)
 def _day_label(day, today, language):
     if day == today:
@@ -75,9 +75,7 @@ def turn_time(value):
     return timezone.localtime(value).strftime("%H:%M")
 
 
-# A session's texts are tags rather than blocktranslates of filters: they are on every row of the
-# dashboard, and a blocktranslate resolves and localizes each of its values again
-# (docs/performance.md). The msgids are the ones the templates had.
+# A session's texts, for the Jinja2 pages (reservations/templating.py) and as tags for Django's.
 
 
 @register.simple_tag

@@ -365,12 +365,6 @@ class Reservation(models.Model):
                 raise ValidationError(OVERLAP_MESSAGE, code="overlap") from exc
             raise
 
-    def reschedule(self, *, start_time, end_time, by, channel, now=None):
-        """Move this session, or raise ValidationError (end before start, or an overlap)."""
-        self.start_time, self.end_time = start_time, end_time
-        self.clean()
-        self.change(["start_time", "end_time"], by=by, channel=channel, now=now)
-
 
 def _jsonable(value):
     # Event changes as JSON: times in ISO 8601 UTC, ids as text.

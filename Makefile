@@ -12,9 +12,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
+run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(PORT)
 

@@ -11,7 +11,10 @@ FAILURES_PER_ADDRESS = 5
 FAILURE_WINDOW = 5 * 60
 
 
-def _failures_key(email, address):
+def _failures_key(adapter, request, credentials):
+    """This account's count of wrong passwords from this request's address."""
+    email = credentials.get("email", "").lower()
+    address = adapter.get_client_ip(request)
     # The account's generation is in the key: a password reset starts every count afresh.
     generation = cache.get(f"login-generation:{email}", 0)
     raw = f"{email}\x1f{address}\x1f{generation}".encode()
@@ -24,14 +27,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def pre_authenticate(self, request, **credentials):
-        key = _failures_key(credentials.get("email", "").lower(), self.get_client_ip(request))
+        key = _failures_key(self, request, credentials)
         if cache.get(key, 0) >= FAILURES_PER_ADDRESS:
             raise self.validation_error("too_many_login_attempts")
         super().pre_authenticate(request, **credentials)
 
     def authentication_failed(self, request, **credentials):
         super().authentication_failed(request, **credentials)
-        key = _failures_key(credentials.get("email", "").lower(), self.get_client_ip(request))
+        key = _failures_key(self, request, credentials)
         cache.add(key, 0, FAILURE_WINDOW)
         try:
             cache.incr(key)

@@ -32,9 +32,9 @@ from .throttle import UserThrottle
 
 logger = logging.getLogger(__name__)
 
-# The services a request depends on being unreachable: the database, and Redis (rate limits)
-# when REDIS_URL is set. Both are temporary: answer 503, not 500. The site's handler500 answers
-# the same way (reservations_site/views.py).
+# A service the request depends on being unreachable: temporary, so a 503, not a 500. That is the
+# database; Redis errors too, should a cache ever raise them (the API's counters are set to
+# ignore them, docs/operations.md). The site's handler500 answers the same way.
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 # Messages for errors ninja raises itself (its own texts are English and terse).

@@ -3,31 +3,38 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTHON ?= python3
 
-.PHONY: install run test lint format screenshots
+.PHONY: install install-dev run test lint format screenshots
 
+# What serving needs (make run, make serve); the tests, lint and benchmarks add requirements-dev.txt.
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(PORT)
 
-test: install
+test: install-dev
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-screenshots: install
+screenshots: install-dev
 	SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest tests/test_browser.py -k screenshots
 
 # Production: migrate is a release step, run before starting the new servers
@@ -41,8 +48,8 @@ migrate: install
 serve: install
 	bench/serve.sh
 
-bench: install
+bench: install-dev
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-bench-quick: install
+bench-quick: install-dev
 	$(PY) -m bench.run --quick $(BENCH_ARGS)

@@ -116,10 +116,31 @@ class ProfessionalProfile(models.Model):
     )
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
     specialty = models.CharField(_("specialty"), max_length=150, blank=True)
+    photo = models.ImageField(
+        _("photo"),
+        upload_to="professionals/",
+        blank=True,
+        help_text=_("Shown to patients next to the name; their initials when there is none."),
+    )
     cancellation_notice_hours = models.PositiveIntegerField(
         _("cancellation notice (hours)"),
         default=default_notice_hours,
         help_text=_("How long before a session a patient may still cancel it online."),
+    )
+    # How patients reach them and where they meet; blank falls back to the practice's (PRACTICE_*).
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    whatsapp = models.CharField(
+        _("WhatsApp"),
+        max_length=32,
+        blank=True,
+        help_text=_("The number in international form, e.g. +54 9 11 5555 1234."),
+    )
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    address = models.CharField(_("address for in-person sessions"), max_length=300, blank=True)
+    video_url = models.URLField(
+        _("video call link"),
+        blank=True,
+        help_text=_("Where virtual sessions happen, unless a session has its own link."),
     )
 
     class Meta:

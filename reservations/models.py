@@ -1,6 +1,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,6 +44,55 @@ def is_overlap_error(exc):
 
 
 REASON_MAX_LENGTH = 2000
+
+# A virtual session's link is offered from this long before its start until its end.
+JOIN_OPENS_BEFORE = timedelta(minutes=15)
+
+
+class Phase(models.TextChoices):
+    """What a session is, as its patient reads it: the status, and for past sessions what
+    happened. The stored status stays PENDING, CONFIRMED or CANCELLED (the API's contract)."""
+
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    ABSENT = "absent", _("Absent")
+    NOT_CONFIRMED = "not_confirmed", _("Not confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How a patient reaches whoever looks after a session: the professional, or else the
+    practice. Each link is (kind, text, href); kinds are "phone", "whatsapp" and "email"."""
+
+    by_practice: bool
+    phone: str = ""
+    whatsapp: str = ""
+    email: str = ""
+
+    @property
+    def links(self):
+        links = []
+        if self.phone:
+            links.append(("phone", self.phone, "tel:" + _dial(self.phone)))
+        if self.whatsapp:
+            links.append(("whatsapp", self.whatsapp, "https://wa.me/" + _dial(self.whatsapp)[1:]))
+        if self.email:
+            links.append(("email", self.email, "mailto:" + self.email))
+        return links
+
+
+def _dial(number):
+    """'+54 9 11 5555-1234' -> '+5491155551234', as tel: and wa.me links want it."""
+    digits = "".join(c for c in number if c.isdigit())
+    return "+" + digits
+
+
+def map_url(address):
+    """A link to the address on OpenStreetMap: a link, not an embedded third-party map."""
+    return "https://www.openstreetmap.org/search?query=" + quote(address)
 
 
 def clean_reason(text):
@@ -125,6 +175,13 @@ class Reservation(models.Model):
     cancellation_reason = models.TextField(
         _("cancellation reason"), blank=True, max_length=REASON_MAX_LENGTH
     )
+    video_url = models.URLField(
+        _("video call link"),
+        blank=True,
+        help_text=_("For this session only; blank uses the professional's link."),
+    )
+    # None until the professional records it.
+    attended = models.BooleanField(_("attended"), null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -217,12 +274,78 @@ class Reservation(models.Model):
         return int(self.duration.total_seconds() // 60)
 
     @property
-    def notice_period(self):
+    def profile(self):
+        """The professional's profile, or None (a professional may not have one yet)."""
         try:
-            hours = self.professional.professional_profile.cancellation_notice_hours
+            return self.professional.professional_profile
         except models.ObjectDoesNotExist:
-            hours = settings.DEFAULT_CANCELLATION_NOTICE_HOURS
+            return None
+
+    @property
+    def notice_period(self):
+        profile = self.profile
+        hours = (
+            profile.cancellation_notice_hours
+            if profile
+            else settings.DEFAULT_CANCELLATION_NOTICE_HOURS
+        )
         return timedelta(hours=hours)
+
+    @property
+    def cancel_deadline(self):
+        """The last moment the patient may cancel online."""
+        return self.start_time - self.notice_period
+
+    def phase(self, now):
+        if self.status == Status.CANCELLED:
+            return Phase.CANCELLED
+        if self.end_time <= now:
+            if self.status == Status.PENDING:
+                return Phase.NOT_CONFIRMED
+            return Phase.ABSENT if self.attended is False else Phase.DONE
+        if self.start_time <= now:
+            return Phase.IN_PROGRESS
+        return Phase.PENDING if self.status == Status.PENDING else Phase.CONFIRMED
+
+    @property
+    def contact(self):
+        profile = self.profile
+        if profile and (profile.phone or profile.whatsapp or profile.contact_email):
+            return Contact(False, profile.phone, profile.whatsapp, profile.contact_email)
+        return Contact(
+            True, settings.PRACTICE_PHONE, settings.PRACTICE_WHATSAPP, settings.PRACTICE_EMAIL
+        )
+
+    @property
+    def address(self):
+        """Where an in-person session happens: the professional's address, else the practice's."""
+        if self.session_modality != Modality.IN_PERSON:
+            return ""
+        profile = self.profile
+        return (profile.address if profile else "") or settings.PRACTICE_ADDRESS
+
+    @property
+    def map_url(self):
+        return map_url(self.address) if self.address else ""
+
+    @property
+    def video_link(self):
+        """A virtual session's link: its own, else the professional's; "" when there is none."""
+        if self.session_modality != Modality.VIRTUAL:
+            return ""
+        profile = self.profile
+        return self.video_url or (profile.video_url if profile else "")
+
+    @property
+    def join_opens_at(self):
+        return self.start_time - JOIN_OPENS_BEFORE
+
+    def join_url(self, now):
+        """The video link while it may be used (JOIN_OPENS_BEFORE the start until the end, and
+        not cancelled), else "". Before then, patients see when it opens, not the link."""
+        if self.status == Status.CANCELLED or not (self.join_opens_at <= now < self.end_time):
+            return ""
+        return self.video_link
 
     def cancel_refusal(self, now=None, *, by_staff=False):
         """Why this reservation may not be cancelled now, or None if it may.

@@ -251,6 +251,18 @@ RATELIMIT_FAIL_OPEN = True
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)
 
+# The practice: its name (in emails and pages, never a host name), and how patients reach it and
+# where it is when a professional has not set their own (admin -> user -> professional profile).
+SITE_NAME = env("SITE_NAME", "Turnos")
+PRACTICE_PHONE = env("PRACTICE_PHONE")
+PRACTICE_WHATSAPP = env("PRACTICE_WHATSAPP")
+PRACTICE_EMAIL = env("PRACTICE_EMAIL")
+PRACTICE_ADDRESS = env("PRACTICE_ADDRESS")
+
+# Uploads (professionals' photos), through Django's default storage.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+
 # Security. Production (DEBUG=0) assumes HTTPS, terminated here or by a proxy that sets
 # X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER=1 to trust it).
 X_FRAME_OPTIONS = "DENY"

@@ -1,18 +1,70 @@
-from datetime import timedelta
+"""Demo users and sessions, placed relative to now at hours a practice keeps.
+
+Every run checks that the demo patient still shows every state the demo is for (a session too
+close to cancel online, one that can be cancelled, a pending one, ...). When time has made one
+of them go away, the demo users' sessions are built again; otherwise they are left alone, so
+what someone did during a demo (cancelling a session) survives a restart. `--reset` always
+rebuilds.
+"""
+
+from datetime import datetime, time, timedelta
 
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile, User
-from reservations.models import Channel, Modality, Reservation, Status
+from reservations.models import (
+    ACTIVE_STATUSES,
+    Channel,
+    Modality,
+    Reservation,
+    ReservationEvent,
+    Status,
+)
 
 DEMO_PASSWORD = "turnos-demo-2026"
 PATIENT = "paciente@turnos.example"
 OTHER_PATIENT = "otra.paciente@turnos.example"
 PROFESSIONAL = "lic.gomez@turnos.example"
+SECOND_PROFESSIONAL = "dr.ruiz@turnos.example"
 STAFF = "recepcion@turnos.example"
+
+PROFILES = {
+    PROFESSIONAL: {
+        "display_name": "Lic. Carolina Gómez",
+        "specialty": "Psicología clínica",
+        "cancellation_notice_hours": 48,
+        "phone": "+54 11 4555-0101",
+        "whatsapp": "+54 9 11 5555-0101",
+        "contact_email": "consultorio.gomez@turnos.example",
+        "address": "Av. Corrientes 1234, piso 3, C1043 CABA",
+        "video_url": "https://meet.jit.si/turnos-demo-gomez",
+    },
+    # No phone: the patient sees another notice and another way to get in touch.
+    SECOND_PROFESSIONAL: {
+        "display_name": "Dr. Andrés Ruiz",
+        "specialty": "Psiquiatría",
+        "cancellation_notice_hours": 24,
+        "phone": "",
+        "whatsapp": "",
+        "contact_email": "dr.ruiz.consultas@turnos.example",
+        "address": "",
+        "video_url": "https://meet.jit.si/turnos-demo-ruiz",
+    },
+}
+
+# Sessions start on the hour or half hour, from OPENS to LAST_START in the site's zone,
+# Monday to Friday; Saturday mornings only when the week leaves nothing else.
+OPENS, LAST_START, LAST_SATURDAY_START = time(9), time(19), time(12)
+# An in-progress session is shown only when one could have started this recently.
+IN_PROGRESS_WITHIN = timedelta(minutes=20)
+HISTORY_WEEKS = 30
+
+GOMEZ_MINUTES, RUIZ_MINUTES = 45, 30
 
 
 def _user(email, **fields):
@@ -26,83 +78,342 @@ def _user(email, **fields):
     return user
 
 
+def _local(day, at):
+    return datetime.combine(day, at, tzinfo=timezone.get_default_timezone())
+
+
+def _slots(day):
+    """The start times a practice offers on `day`, in order."""
+    if day.weekday() == 6:
+        return []
+    last = LAST_SATURDAY_START if day.weekday() == 5 else LAST_START
+    minutes = range(OPENS.hour * 60, last.hour * 60 + last.minute + 1, 30)
+    return [_local(day, time(m // 60, m % 60)) for m in minutes]
+
+
+def _around(day, at):
+    """The day's start times, the nearest to `at` first."""
+    target = at.hour * 60 + at.minute
+    return sorted(_slots(day), key=lambda s: abs(s.hour * 60 + s.minute - target))
+
+
+def _weekday_on_or_before(day):
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def _weekday_on_or_after(day):
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _weeks_from(start, weeks):
+    """The same local time `weeks` weeks later (or earlier): wall-clock time, so a DST change
+    in the site's zone does not move a weekly session by an hour."""
+    local = timezone.localtime(start, timezone.get_default_timezone())
+    return _local(local.date() + timedelta(weeks=weeks), local.time())
+
+
+def demo_states(patient, now):
+    """The states the demo patient's sessions show at `now`, by name."""
+    states = set()
+    past = 0
+    for r in patient.reservations.with_people().select_related("cancelled_by"):
+        active = r.status in ACTIVE_STATUSES
+        if r.status == Status.CANCELLED:
+            if r.cancelled_by_id == patient.pk and r.cancellation_reason:
+                states.add("cancelled_by_patient")
+            elif r.cancelled_by and r.cancelled_by.is_staff and r.cancellation_reason:
+                states.add("cancelled_by_practice")
+        elif r.end_time <= now:
+            past += 1
+            if r.attended is True:
+                states.add("attended")
+            elif r.attended is False:
+                states.add("absent")
+        elif r.start_time <= now:
+            states.add("in_progress")
+        elif r.start_time - now < r.notice_period:
+            states.add("within_notice")
+        else:
+            states.add("beyond_notice")
+        if active and r.end_time > now:
+            states.add(r.session_modality)
+            if r.status == Status.PENDING:
+                states.add("pending")
+    if past >= HISTORY_WEEKS // 2:
+        states.add("history")
+    return states
+
+
+# What a refresh keeps on show. "in_progress" is not among them: it lasts under an hour and
+# depends on the clock, so asking for it would rebuild the demo on nearly every run.
+REQUIRED_STATES = frozenset(
+    {
+        "within_notice",
+        "beyond_notice",
+        "pending",
+        "cancelled_by_patient",
+        "cancelled_by_practice",
+        "attended",
+        "absent",
+        "history",
+        Modality.VIRTUAL,
+        Modality.IN_PERSON,
+    }
+)
+
+
 class Command(BaseCommand):
-    help = "Create demo users and reservations. Safe to run more than once."
+    help = (
+        "Create the demo users and sessions, or refresh the sessions when time has made them "
+        "stale. Safe to run more than once; --reset rebuilds the sessions."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete the demo users' sessions and build them again for now.",
+        )
 
     @transaction.atomic
-    def handle(self, *args, **options):
-        patient = _user(PATIENT, first_name="Lucía", last_name="Fernández")
-        other = _user(OTHER_PATIENT, first_name="Martín", last_name="Sosa")
-        professional = _user(PROFESSIONAL, first_name="Carolina", last_name="Gómez")
-        ProfessionalProfile.objects.get_or_create(
-            user=professional,
-            defaults={"display_name": "Lic. Carolina Gómez", "specialty": "Psicología clínica"},
-        )
-        second_pro = _user("dr.ruiz@turnos.example", first_name="Andrés", last_name="Ruiz")
-        ProfessionalProfile.objects.get_or_create(
-            user=second_pro,
-            defaults={
-                "display_name": "Dr. Andrés Ruiz",
-                "specialty": "Psiquiatría",
-                "cancellation_notice_hours": 24,
-            },
-        )
-        _user(STAFF, first_name="Recepción", is_staff=True, is_superuser=True)
+    def handle(self, *args, reset=False, **options):
+        self.now = timezone.now()
+        self.patient = _user(PATIENT, first_name="Lucía", last_name="Fernández")
+        self.other = _user(OTHER_PATIENT, first_name="Martín", last_name="Sosa")
+        self.gomez = _user(PROFESSIONAL, first_name="Carolina", last_name="Gómez")
+        self.ruiz = _user(SECOND_PROFESSIONAL, first_name="Andrés", last_name="Ruiz")
+        self.staff = _user(STAFF, first_name="Recepción", is_staff=True, is_superuser=True)
+        for user in (self.gomez, self.ruiz):
+            ProfessionalProfile.objects.update_or_create(user=user, defaults=PROFILES[user.email])
 
-        if not patient.reservations.exists():
-            self._create_history(patient, professional, second_pro)
-        if not other.reservations.exists():
-            now = timezone.now().replace(minute=0, second=0, microsecond=0)
-            self._book(other, professional, now + timedelta(days=5, hours=3), Status.CONFIRMED)
+        missing = REQUIRED_STATES - demo_states(self.patient, self.now)
+        if reset or missing:
+            self._delete_sessions()
+            self._build()
+            done = "rebuilt" if reset else "built for now"
+        else:
+            done = "up to date"
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
+        self.stdout.write(self.style.SUCCESS(f"Demo data {done}. Log in with:"))
         for email, role in [
-            (PATIENT, "patient (past, upcoming, cancelled, one within 48 h)"),
-            (PROFESSIONAL, "professional"),
+            (PATIENT, "patient: upcoming (one within 48 h), cancelled and past sessions"),
+            (PROFESSIONAL, "professional (48 h notice)"),
+            (SECOND_PROFESSIONAL, "professional (24 h notice)"),
             (STAFF, "staff, /admin/"),
         ]:
             self.stdout.write(f"  {email:32} {DEMO_PASSWORD}   {role}")
 
-    def _book(self, client, professional, start, status, minutes=45, modality=Modality.VIRTUAL):
-        return Reservation.book(
-            by=None,
-            channel=Channel.SYSTEM,
-            client=client,
-            professional=professional,
-            start_time=start,
-            end_time=start + timedelta(minutes=minutes),
-            status=status,
-            session_modality=modality,
-            created_at=min(start - timedelta(days=10), timezone.now()),
+    def _delete_sessions(self):
+        # Real sessions are never deleted; these are the demo's own, rebuilt for a new day.
+        demo_users = [self.patient, self.other, self.gomez, self.ruiz]
+        rows = Reservation.objects.filter(Q(client__in=demo_users) | Q(professional__in=demo_users))
+        ReservationEvent.objects.filter(reservation__in=rows).delete()
+        rows.delete()
+
+    # Building ------------------------------------------------------------------------------
+
+    def _build(self):
+        self.planned = []
+        self._build_patient_with_gomez()
+        self._build_patient_with_ruiz()
+        self._build_other_patient()
+
+    def _free(self, client, pro, start, minutes):
+        end = start + timedelta(minutes=minutes)
+        return not any(
+            (c == client or p == pro) and s < end and start < e for c, p, s, e in self.planned
         )
 
-    def _create_history(self, patient, professional, second_pro):
-        now = timezone.now().replace(minute=0, second=0, microsecond=0)
-        # Weekly sessions for the past half year, a few of them cancelled.
-        for week in range(1, 27):
-            start = now - timedelta(weeks=week, hours=2)
-            status = Status.CANCELLED if week in (3, 11, 19) else Status.CONFIRMED
-            r = self._book(
-                patient,
-                professional,
-                start,
-                Status.CONFIRMED,
-                modality=Modality.IN_PERSON if week % 2 else Modality.VIRTUAL,
+    def _pick(self, candidates, client, pro, minutes):
+        for start in candidates:
+            if self._free(client, pro, start, minutes):
+                return start
+        raise CommandError("No free time for a demo session; the plan needs another slot.")
+
+    def _book(self, client, pro, start, minutes, *, status=Status.CONFIRMED, created=None, **kw):
+        if not self._free(client, pro, start, minutes):
+            raise CommandError(f"Demo sessions overlap at {start}.")
+        end = start + timedelta(minutes=minutes)
+        self.planned.append((client, pro, start, end))
+        try:
+            return Reservation.book(
+                by=None,
+                channel=Channel.SYSTEM,
+                client=client,
+                professional=pro,
+                start_time=start,
+                end_time=end,
+                status=status,
+                created_at=min(created or start - timedelta(days=14), self.now),
+                **kw,
             )
-            if status == Status.CANCELLED:
-                r.cancel(
-                    by=patient, channel=Channel.SYSTEM, now=start - timedelta(days=3), reason=""
+        except ValidationError as exc:
+            raise CommandError(f"Demo session at {start}: {exc}") from exc
+
+    def _cancel(self, reservation, *, by, reason, at):
+        by_staff = by.is_staff
+        refusal = reservation.cancel(
+            by=by,
+            channel=Channel.ADMIN if by_staff else Channel.PAGE,
+            reason=reason,
+            now=at,
+            by_staff=by_staff,
+        )
+        if refusal:
+            raise CommandError(f"Demo cancel refused: {refusal}")
+
+    def _next_within_notice(self):
+        """The start of the patient's next session with Lic. Gómez: inside her notice, so it
+        cannot be cancelled online, yet on the last day that allows, so it stays in the future
+        as long as it can; late afternoon if that day allows. A weekday when there is one,
+        else a Saturday morning."""
+        notice = timedelta(hours=PROFILES[PROFESSIONAL]["cancellation_notice_hours"])
+        earliest, latest = self.now + timedelta(hours=1), self.now + notice - timedelta(hours=2)
+        today = timezone.localtime(self.now, timezone.get_default_timezone()).date()
+        days = [today + timedelta(days=n) for n in range(notice.days + 2)]
+        fits = [s for day in days for s in _slots(day) if earliest <= s <= latest]
+        fits = [s for s in fits if s.weekday() < 5] or fits
+        last_day = fits[-1].date()
+        return next(s for s in _around(last_day, time(18)) if s in fits)
+
+    def _in_progress_start(self):
+        """A start on the hour or half hour at most IN_PROGRESS_WITHIN ago, on a weekday
+        within opening hours; None when the clock allows none."""
+        local = timezone.localtime(self.now, timezone.get_default_timezone())
+        start = _local(local.date(), time(local.hour, 30 if local.minute >= 30 else 0))
+        if start.weekday() >= 5 or not OPENS <= start.time() <= LAST_START:
+            return None
+        return start if self.now - start <= IN_PROGRESS_WITHIN else None
+
+    def _build_patient_with_gomez(self):
+        """Weekly sessions on one weekday and time: HISTORY_WEEKS back and five ahead."""
+        patient, gomez, now = self.patient, self.gomez, self.now
+        first = self._next_within_notice()
+        # The series keeps to a weekday: a Saturday session is an extra one before it.
+        anchor = _local(_weekday_on_or_after(first.date()), first.time())
+        if anchor != first:
+            self._book(
+                patient,
+                gomez,
+                first,
+                GOMEZ_MINUTES,
+                created=now - timedelta(days=3),
+                session_modality=Modality.IN_PERSON,
+            )
+        first = anchor
+        series_booked = now - timedelta(weeks=HISTORY_WEEKS + 2)
+
+        def weekly(weeks, **kw):
+            kw.setdefault(
+                "session_modality", Modality.IN_PERSON if weeks % 2 == 0 else Modality.VIRTUAL
+            )
+            start = _weeks_from(first, weeks)
+            return self._book(patient, gomez, start, GOMEZ_MINUTES, **kw)
+
+        for weeks in range(-HISTORY_WEEKS, 0):
+            start = _weeks_from(first, weeks)
+            if weeks == -1:
+                r = weekly(weeks, created=series_booked)
+                self._cancel(
+                    r,
+                    by=self.staff,
+                    reason="La profesional está enferma. Te escribimos para reprogramar.",
+                    at=start - timedelta(hours=20),
                 )
-        # Upcoming: one within 48 h (not cancellable online), then more.
-        self._book(patient, professional, now + timedelta(hours=26), Status.CONFIRMED)
+            elif weeks in (-9, -22):
+                r = weekly(weeks, created=series_booked)
+                reason = "Tengo un turno médico a esa hora." if weeks == -9 else "Estoy de viaje."
+                self._cancel(r, by=patient, reason=reason, at=start - timedelta(days=4))
+            else:
+                weekly(weeks, created=series_booked, attended=weeks not in (-3, -17))
+
+        series_booked = now - timedelta(days=20)
+        # Inside the 48 h notice (unless the Saturday one is): the patient is told to get in
+        # touch instead of cancelling.
+        weekly(0, created=series_booked, session_modality=Modality.IN_PERSON)
+        # Can be cancelled online; a session of its own in another video room.
+        weekly(
+            1,
+            created=series_booked,
+            session_modality=Modality.VIRTUAL,
+            video_url="https://meet.jit.si/turnos-demo-gomez-sala-2",
+        )
+        r = weekly(2, created=series_booked)
+        self._cancel(
+            r,
+            by=patient,
+            reason="Tengo un viaje de trabajo esa semana.",
+            at=now - timedelta(days=2),
+        )
+        weekly(3, created=series_booked)
+        # An extra week the patient asked for and the practice has not confirmed yet.
+        weekly(4, status=Status.PENDING, created=now - timedelta(days=1))
+
+    def _build_patient_with_ruiz(self):
+        """Monthly psychiatry check-ups, all by video: one in progress when the clock allows,
+        one requested and pending, one in the past that was never confirmed."""
+        patient, ruiz, now = self.patient, self.ruiz, self.now
+        today = timezone.localtime(now, timezone.get_default_timezone()).date()
+        virtual = {"session_modality": Modality.VIRTUAL}
+
+        start = self._in_progress_start()
+        if start is not None:
+            self._book(patient, ruiz, start, RUIZ_MINUTES, **virtual)
+
+        # Beyond his 24 h notice, not confirmed yet.
+        day = _weekday_on_or_after(today + timedelta(days=5))
+        start = self._pick(_around(day, time(17, 30)), patient, ruiz, RUIZ_MINUTES)
         self._book(
             patient,
-            second_pro,
-            now + timedelta(days=4, hours=1),
-            Status.PENDING,
-            minutes=30,
-            modality=Modality.IN_PERSON,
+            ruiz,
+            start,
+            RUIZ_MINUTES,
+            status=Status.PENDING,
+            created=now - timedelta(days=2),
+            **virtual,
         )
-        self._book(patient, professional, now + timedelta(days=8), Status.CONFIRMED)
-        cancelled = self._book(patient, professional, now + timedelta(days=15), Status.CONFIRMED)
-        cancelled.cancel(by=patient, channel=Channel.PAGE, now=now - timedelta(days=1))
+
+        for months in range(1, 7):
+            day = _weekday_on_or_before(today - timedelta(days=3 + 28 * months))
+            start = self._pick(_around(day, time(17, 30)), patient, ruiz, RUIZ_MINUTES)
+            if months == 2:
+                # Requested, never confirmed, and its day went by.
+                self._book(patient, ruiz, start, RUIZ_MINUTES, status=Status.PENDING, **virtual)
+            else:
+                self._book(patient, ruiz, start, RUIZ_MINUTES, attended=True, **virtual)
+
+    def _build_other_patient(self):
+        """Another patient of Lic. Gómez, so her agenda has more than one person in it:
+        weekly sessions, and requests waiting for her to confirm."""
+        other, gomez, now = self.other, self.gomez, self.now
+        today = timezone.localtime(now, timezone.get_default_timezone()).date()
+        base = _weekday_on_or_after(today + timedelta(days=1))
+        for weeks in range(-8, 3):
+            day = base + timedelta(weeks=weeks)
+            start = self._pick(_around(day, time(11)), other, gomez, GOMEZ_MINUTES)
+            past = start + timedelta(minutes=GOMEZ_MINUTES) <= now
+            self._book(
+                other,
+                gomez,
+                start,
+                GOMEZ_MINUTES,
+                created=now - timedelta(weeks=10),
+                attended=True if past else None,
+                session_modality=Modality.IN_PERSON,
+            )
+        for days, at in ((3, time(10)), (6, time(15, 30))):
+            day = _weekday_on_or_after(today + timedelta(days=days))
+            start = self._pick(_around(day, at), other, gomez, GOMEZ_MINUTES)
+            self._book(
+                other,
+                gomez,
+                start,
+                GOMEZ_MINUTES,
+                status=Status.PENDING,
+                created=now - timedelta(hours=5),
+                session_modality=Modality.VIRTUAL,
+            )

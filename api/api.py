@@ -25,7 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.models import User
-from reservations.models import REASON_MAX_LENGTH, Channel, Reservation
+from reservations.models import REASON_MAX_LENGTH, Channel, Modality, Reservation
 
 from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
 from .throttle import UserThrottle
@@ -181,10 +181,50 @@ def _staff_may(user, action):
 
 def _reservation_for(user, pk, action):
     """The user's own reservation, or (for staff with the permission) anyone's; else 404."""
-    reservations = Reservation.objects.all()
+    reservations = Reservation.objects.with_people()
     if not _staff_may(user, action):
         reservations = reservations.filter(client=user)
     return get_object_or_404(reservations, pk=pk)
+
+
+def _reservation_out(reservation, now):
+    """A reservation as the API shows it at `now`: the original's fields, then ours (schemas.py).
+
+    The reservation should come with_people(): the name, contact and links read the
+    professional's profile."""
+    profile = reservation.profile
+    contact = reservation.contact
+    return {
+        "id": reservation.id,
+        "client_id": reservation.client_id,
+        "professional_id": reservation.professional_id,
+        "start_time": reservation.start_time,
+        "end_time": reservation.end_time,
+        "status": reservation.status,
+        "session_modality": reservation.session_modality,
+        "created_at": reservation.created_at,
+        "professional_name": reservation.professional.display_name,
+        "professional_specialty": (profile.specialty if profile else "") or None,
+        # The link itself only inside its window; the time it opens always, so a client can
+        # say "the link appears at 14:45" without being handed the link a week early.
+        "join_url": reservation.join_url(now) or None,
+        "join_opens_at": (
+            reservation.join_opens_at if reservation.session_modality == Modality.VIRTUAL else None
+        ),
+        "address": reservation.address or None,
+        "map_url": reservation.map_url or None,
+        "contact": {
+            "by": "practice" if contact.by_practice else "professional",
+            "phone": contact.phone or None,
+            "whatsapp": contact.whatsapp or None,
+            "email": contact.email or None,
+            "links": [
+                {"kind": kind, "text": text, "href": href} for kind, text, href in contact.links
+            ],
+        },
+        "cancel_deadline": reservation.cancel_deadline,
+        "attended": reservation.attended,
+    }
 
 
 def route(method, path, *, ok, errors, **options):
@@ -225,10 +265,13 @@ def list_reservations(request, client_id: UUID):
     others = client_id != user.pk
     if others and not (_staff_may(user, "view") and User.objects.filter(pk=client_id).exists()):
         raise Http404
-    reservations = Reservation.objects.filter(client_id=client_id).order_by("-start_time", "-id")
+    reservations = (
+        Reservation.objects.filter(client_id=client_id).with_people().order_by("-start_time", "-id")
+    )
+    now = timezone.now()
     return {
         "status": 200,
-        "data": list(reservations),
+        "data": [_reservation_out(reservation, now) for reservation in reservations],
         "message": (
             f"SOLICITASTE TODAS LAS RESERVAS DEL USUARIO CON EL ID: {client_id} EXITOSAMENTE"
         ),
@@ -248,7 +291,7 @@ def get_reservation(request, id: UUID):
     reservation = _reservation_for(request.user, id, "view")
     return {
         "status": 200,
-        "data": reservation,
+        "data": _reservation_out(reservation, timezone.now()),
         "message": f"SOLICITASTE LA RESERVA CON EL ID: {id} EXITOSAMENTE",
     }
 
@@ -270,11 +313,12 @@ def get_reservation(request, id: UUID):
 def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
     user = request.user
     reservation = _reservation_for(user, id, "change")
+    now = timezone.now()
     refusal = reservation.cancel(
         by=user,
         channel=Channel.API,
         reason=query.reason,
-        now=timezone.now(),
+        now=now,
         by_staff=reservation.client_id != user.pk,
     )
     if refusal is None:
@@ -283,4 +327,4 @@ def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
         message = str(refusal)
     else:
         raise ApiError(409, str(refusal))
-    return {"status": 200, "data": [reservation], "message": message}
+    return {"status": 200, "data": [_reservation_out(reservation, now)], "message": message}

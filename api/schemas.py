@@ -1,4 +1,5 @@
-"""What the API answers. Field names and values are the original platform's contract."""
+"""What the API answers. The original platform's fields keep their names and values (its
+contract); the fields after them are this site's additions, which its client ignores."""
 
 from datetime import datetime
 from typing import Literal
@@ -9,7 +10,29 @@ from ninja import Field, Schema
 from reservations.models import Modality, Status
 
 
+class ContactLink(Schema):
+    kind: Literal["phone", "whatsapp", "email"]
+    text: str = Field(description="What to show, as entered: the number or the address.")
+    href: str = Field(description="A `tel:`, `https://wa.me/…` or `mailto:` link.")
+
+
+class ContactOut(Schema):
+    by: Literal["professional", "practice"] = Field(
+        description=(
+            "Whose details these are: the professional's, or the practice's when the "
+            "professional has set none."
+        )
+    )
+    phone: str | None = Field(description="null when there is none.")
+    whatsapp: str | None = Field(description="null when there is none.")
+    email: str | None = Field(description="null when there is none.")
+    links: list[ContactLink] = Field(
+        description="The same, as links, in this order: phone, WhatsApp, email. May be empty."
+    )
+
+
 class ReservationOut(Schema):
+    # The original platform's fields.
     id: UUID
     client_id: UUID = Field(description="The patient's user id.")
     professional_id: UUID = Field(description="The professional's user id.")
@@ -18,6 +41,45 @@ class ReservationOut(Schema):
     status: Status
     session_modality: Modality
     created_at: datetime = Field(description="ISO 8601, in UTC.")
+    # This site's additions: always present, null when they do not apply.
+    professional_name: str = Field(
+        description="The name patients see: the profile's display name, else the full name."
+    )
+    professional_specialty: str | None = Field(description="null when none is set.")
+    join_url: str | None = Field(
+        description=(
+            "The video call link, only while it may be used: from join_opens_at until "
+            "end_time, and not CANCELLED. null at any other time, for in-person sessions, and "
+            "when no link has been set (then the contact is the way in)."
+        )
+    )
+    join_opens_at: datetime | None = Field(
+        description=(
+            "Virtual sessions: when join_url starts being sent (15 minutes before start_time), "
+            "ISO 8601 in UTC. null for in-person sessions."
+        )
+    )
+    address: str | None = Field(
+        description=(
+            "In-person sessions: where (the professional's address, else the practice's). "
+            "null for virtual sessions or when none is set."
+        )
+    )
+    map_url: str | None = Field(
+        description="An OpenStreetMap search for the address; null when address is null."
+    )
+    contact: ContactOut = Field(description="How to reach the professional or the practice.")
+    cancel_deadline: datetime = Field(
+        description=(
+            "The last moment the patient may cancel (DELETE), ISO 8601 in UTC: start_time "
+            "minus the professional's notice period. Exactly then is still allowed."
+        )
+    )
+    attended: bool | None = Field(
+        description=(
+            "Whether the patient came, as recorded by the professional; null until recorded."
+        )
+    )
 
 
 class ReservationListEnvelope(Schema):

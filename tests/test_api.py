@@ -78,6 +78,38 @@ def snapshot(reservation):
     return {f: getattr(reservation, f) for f in fields}, reservation.events.count()
 
 
+# The original platform's reservation, field for field (the seed's contract), and what this site
+# adds after them (api/schemas.py; tests/test_api_session_details.py checks their values).
+SEED_FIELDS = (
+    "id",
+    "client_id",
+    "professional_id",
+    "start_time",
+    "end_time",
+    "status",
+    "session_modality",
+    "created_at",
+)
+ADDED_FIELDS = (
+    "professional_name",
+    "professional_specialty",
+    "join_url",
+    "join_opens_at",
+    "address",
+    "map_url",
+    "contact",
+    "cancel_deadline",
+    "attended",
+)
+
+
+def seed_fields(item):
+    """The original's fields of an answered reservation, in the original's order."""
+    assert tuple(item)[: len(SEED_FIELDS)] == SEED_FIELDS, list(item)
+    assert set(item) == {*SEED_FIELDS, *ADDED_FIELDS}, list(item)
+    return {field: item[field] for field in SEED_FIELDS}
+
+
 def assert_envelope(response, status):
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json; charset=utf-8"
@@ -180,7 +212,8 @@ def test_the_list_is_the_contracts_envelope_newest_first(patient, make_reservati
         f"SOLICITASTE TODAS LAS RESERVAS DEL USUARIO CON EL ID: {patient.pk} EXITOSAMENTE"
     )
     assert [item["id"] for item in body["data"]] == [str(new.pk), str(mid.pk), str(old.pk)]
-    assert body["data"][0] == {
+    # The original's fields keep their names, values and formats; ours come after them.
+    assert seed_fields(body["data"][0]) == {
         "id": str(new.pk),
         "client_id": str(patient.pk),
         "professional_id": str(new.professional_id),
@@ -843,16 +876,16 @@ def test_the_openapi_document_describes_everything():
     }
     assert schemes["BrowserSessionAuth"]["in"] == "cookie"
     schemas = doc["components"]["schemas"]
-    assert set(schemas["ReservationOut"]["required"]) == {
-        "id",
-        "client_id",
-        "professional_id",
-        "start_time",
-        "end_time",
-        "status",
-        "session_modality",
-        "created_at",
-    }
+    reservation = schemas["ReservationOut"]
+    # Every field is always sent (null when it does not apply), so all are required.
+    assert reservation["required"] == [*SEED_FIELDS, *ADDED_FIELDS]
+    for field in ADDED_FIELDS:
+        assert reservation["properties"][field].get("description"), field
+    # The original's fields are described as they were.
+    assert reservation["properties"]["id"] == {"format": "uuid", "title": "Id", "type": "string"}
+    assert reservation["properties"]["start_time"]["format"] == "date-time"
+    assert schemas["Status"]["enum"] == ["PENDING", "CONFIRMED", "CANCELLED"]
+    assert schemas["Modality"]["enum"] == ["Virtual", "Presencial"]
     assert schemas["ErrorEnvelope"]["required"] == ["status", "message"]
     codes = {
         code

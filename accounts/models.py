@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from datetime import tzinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -27,6 +28,56 @@ def zone_city(zone):
     """'America/Argentina/Buenos_Aires' -> 'Buenos Aires': how people name a zone."""
     name = getattr(zone, "key", None) or str(zone)
     return name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+# The regions of the tz database's own zones, America and Europe first (where our patients are).
+# Other ids (US/Eastern, Etc/GMT+3, UTC, Cuba) are older aliases or technical zones: they are named
+# by their whole id, since "Eastern" or "GMT+3" alone would mislead.
+ZONE_REGIONS = {
+    "America": _("America"),
+    "Europe": _("Europe"),
+    "Africa": _("Africa"),
+    "Antarctica": _("Antarctica"),
+    "Arctic": _("Arctic"),
+    "Asia": _("Asia"),
+    "Atlantic": _("Atlantic Ocean"),
+    "Australia": _("Australia"),
+    "Indian": _("Indian Ocean"),
+    "Pacific": _("Pacific Ocean"),
+}
+
+
+def zone_region(zone):
+    """'America/Argentina/Buenos_Aires' -> 'America'; None for ids outside ZONE_REGIONS."""
+    name = getattr(zone, "key", None) or str(zone)
+    region = name.split("/", 1)[0]
+    return region if "/" in name and region in ZONE_REGIONS else None
+
+
+def zone_offset(zone, at=None):
+    """'GMT-3', 'GMT+5:30', 'GMT': the zone's offset from UTC at `at` (aware; now by default).
+
+    Raises zoneinfo.ZoneInfoNotFoundError (or ValueError) for an id the machine does not know.
+    """
+    tz = zone if isinstance(zone, tzinfo) else zoneinfo.ZoneInfo(zone)
+    offset = (at or timezone.now()).astimezone(tz).utcoffset()
+    minutes = round(offset.total_seconds() / 60)
+    if not minutes:
+        return "GMT"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"GMT{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_label(zone, at=None):
+    """'Buenos Aires (GMT-3)', 'Madrid (GMT+1)', 'UTC (GMT)': a zone as people name it, with its
+    offset at `at` (an aware datetime; now by default). An unknown id gives its city alone."""
+    name = getattr(zone, "key", None) or str(zone)
+    try:
+        offset = zone_offset(zone, at)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zone_city(name)
+    place = zone_city(name) if zone_region(name) else name
+    return f"{place} ({offset})"
 
 
 class UserManager(BaseUserManager):

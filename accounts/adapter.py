@@ -1,6 +1,9 @@
 import hashlib
+from types import SimpleNamespace
 
+from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.cache import cache
 
 # Wrong passwords for one account from one address: after this many within the window, that
@@ -25,6 +28,20 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         # Patients are registered by the practice; an open sign-up would only create empty accounts.
         return False
+
+    def send_mail(self, template_prefix, email, context):
+        # allauth names the site with django.contrib.sites, which this project does not install:
+        # its stand-in is the request's host ("¡Hola de parte de 127.0.0.1:8801!"). Our emails
+        # speak as the practice. The domain is its name too, so no template can show a host.
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=settings.SITE_NAME)
+        super().send_mail(template_prefix, email, {**context, "current_site": site})
+
+    def format_email_subject(self, subject):
+        # Without ACCOUNT_EMAIL_SUBJECT_PREFIX allauth would prefix the request's host.
+        prefix = app_settings.EMAIL_SUBJECT_PREFIX
+        if prefix is None:
+            prefix = f"[{settings.SITE_NAME}] "
+        return prefix + str(subject)
 
     def pre_authenticate(self, request, **credentials):
         key = _failures_key(self, request, credentials)

@@ -225,8 +225,8 @@ def test_spanish_weekdays_are_all_lower_case(frozen_now):
 @pytest.mark.parametrize(
     "language, expected",
     [
-        ("es-AR", ["Hola Lucía:", "Si no fuiste vos, ignorá este email", "Elegí tu contraseña"]),
-        ("en", ["Hello Lucía,", "If it was not you, ignore this email", "choose a new password"]),
+        ("es-AR", ["Hola Lucía, te escribimos de Turnos.", "Si no fuiste vos, ignorá este email"]),
+        ("en", ["Hello Lucía, this is Turnos.", "If it was not you, ignore this email"]),
     ],
 )
 def test_the_password_reset_email_speaks_the_readers_language(patient, language, expected):
@@ -249,3 +249,286 @@ def test_the_policy_note_follows_the_practices_default_notice(patient, settings)
     client = csrf_client(patient)
     assert "con al menos 24 horas de anticipación" in get(client, "/dashboard/")
     assert "at least 24 hours in advance" in get(client, "/dashboard/", "en")
+
+
+# Voseo. The site speaks to patients as "vos" ("ingresá", "tu contraseña", "te mandamos"), as
+# people in Argentina speak. django-allauth's Spanish and Django's es_AR speak "usted" ("Ingrese",
+# "su contraseña", "le enviamos") and allauth's sometimes "tú" ("Introduce", "puedes"); whatever of
+# theirs reaches a patient is overridden in our catalog or replaced by our own template.
+#
+# Each alternative is a form only a reader addressed as usted (or tú) produces. Left out on
+# purpose: words that are also English ("has", "active", "use"; a message nobody translated
+# reads in English), and third person that is not the reader ("puede tardar", "debe usar el
+# formato").
+NOT_VOSEO = re.compile(
+    r"\b(?:ustedes?|ud\."
+    # the reader's things, possessed with "su" (voseo: "tu contraseña")
+    r"|sus? (?:contraseña|cuenta|correo|dirección|email|e-mail|sesión|usuario|navegador|código"
+    r"|teléfono|número|información|bandeja|carpeta|dispositivo|aplicación|nombre)"
+    # the reader as object: "le enviamos" (voseo: "te mandamos")
+    r"|le"
+    # usted's perfect and present tenses: "que ha indicado", "¿desea...?", "no puede eliminar"
+    r"|ha (?:indicado|iniciado|cerrado|olvidado|confirmado|sido usted)|desea"
+    r"|está (?:seguro|recibiendo|a punto)|recibirá|debería|debe (?:escribir|ingresar|introducir)"
+    r"|no puede (?:eliminar|añadir|agregar|activar)"
+    # usted's imperatives (voseo: "ingresá", "hacé", "verificá", "intentá", "elegí"...)
+    r"|introduzca|introdúzcal[ao]|ingrese|haga|verifique|intente|inténtelo|vuelva|escriba|elija"
+    r"|seleccione|compruebe|confirme|utilice|revise|contacte|contáctenos|póngase|espere"
+    r"|asegúrese|cambie|establezca|solicite|pulse|siga|proporcione|indique|acceda|inicie"
+    r"|regístrese|emita|corrija|envíe|tenga|tome"
+    # tú, which is not how Argentina speaks either (voseo: "podés", "tenés", "ingresá", "andá")
+    r"|puedes|tienes|quieres|debes|eres|introduce|introdúcelo|vete|regístrate|envíame|ten"
+    r"|has (?:verificado|confirmado|iniciado|cerrado)|utiliza|selecciona"
+    r")\b",
+    re.IGNORECASE,
+)
+
+
+def test_the_usted_pattern_tells_usted_from_voseo():
+    for usted in [
+        "La dirección de correo electrónico y/o la contraseña que ha indicado no son correctas.",
+        "Su contraseña debe contener por lo menos 8 caracteres.",
+        "Le hemos enviado un correo electrónico.",
+        "Introduzca una dirección de email válida.",
+        "Demasiados intentos fallidos. Inténtelo más tarde.",
+        "Ten paciencia, estás enviando muchas solicitudes.",
+    ]:
+        assert NOT_VOSEO.search(usted), usted
+    for voseo in [
+        "El email o la contraseña que ingresaste no son correctos.",
+        "Tu contraseña tiene que tener al menos 8 caracteres.",
+        "Si ese email está registrado, te mandamos un enlace. Puede tardar unos minutos.",
+        "Ingresá un email válido.",
+        "Demasiados intentos fallidos. Probá de nuevo más tarde.",
+        "This account is inactive.",  # English, untranslated: not usted
+    ]:
+        assert not NOT_VOSEO.search(voseo), voseo
+
+
+_GETTEXT = {
+    "_": "gettext",
+    "gettext": "gettext",
+    "gettext_lazy": "gettext",
+    "pgettext": "pgettext",
+    "pgettext_lazy": "pgettext",
+    "ngettext": "ngettext",
+    "ngettext_lazy": "ngettext",
+    "npgettext": "npgettext",
+    "npgettext_lazy": "npgettext",
+}
+_LITERALS = {"gettext": 1, "pgettext": 2, "ngettext": 2, "npgettext": 3}
+
+
+def messages_in_python(source):
+    """(function, *literals) of each gettext call with literal arguments in a Python file."""
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        function = _GETTEXT.get(name)
+        if function is None:
+            continue
+        args = node.args[: _LITERALS[function]]
+        if len(args) == _LITERALS[function] and all(
+            isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args
+        ):
+            found.add((function, *[a.value for a in args]))
+    return found
+
+
+def messages_in_django_template(template):
+    found = set()
+    literal = r"u'(?:[^'\\]|\\.)*'"
+    calls = re.findall(
+        rf"\b(n?p?gettext)\(((?:\s*{literal}\s*,?)+)",
+        templatize(template.read_text(), origin=str(template)),
+    )
+    for function, args in calls:
+        found.add((function, *[ast.literal_eval(a) for a in re.findall(literal, args)]))
+    return found
+
+
+def patient_facing_messages():
+    """Every message a patient can read, from our code and templates and from the libraries'.
+
+    Ours: the project's templates, Jinja templates and Python (used_msgids). allauth's: the
+    templates of theirs we render (those under account/ and allauth/ that ours do not replace)
+    and the messages of its account code (form errors, rate limits). Django's: form validation
+    errors and the password validators.
+    """
+    import allauth
+    import django
+    from allauth.account import app_settings
+
+    found = {("gettext", msgid) for msgid in used_msgids()}
+    library = Path(allauth.__file__).parent
+    # Templates of features that are off cannot be reached; if one is switched on, its
+    # templates join the check.
+    off = []
+    if not (
+        app_settings.LOGIN_BY_CODE_ENABLED
+        or app_settings.PASSWORD_RESET_BY_CODE_ENABLED
+        or app_settings.EMAIL_VERIFICATION_BY_CODE_ENABLED
+    ):
+        off.append("code")
+    if "phone" not in app_settings.LOGIN_METHODS | app_settings.SIGNUP_FIELDS.keys():
+        off.append("phone")
+    off += ["signup", "passkey", "account_already_exists"]  # accounts.adapter closes sign-up
+    if not app_settings.EMAIL_NOTIFICATIONS:
+        off += ["base_notification", "_changed_", "_deleted_", "password_set_", "reset_message"]
+    if not app_settings.CHANGE_EMAIL:
+        off.append("email_change.html")
+    for folder in ("account", "allauth"):
+        for template in (library / "templates" / folder).rglob("*"):
+            relative = template.relative_to(library / "templates")
+            if template.suffix not in (".html", ".txt") or (ROOT / "templates" / relative).exists():
+                continue
+            if any(word in str(relative) for word in off):
+                continue
+            found |= messages_in_django_template(template)
+    for source in (library / "account").rglob("*.py"):
+        if not {"tests", "migrations", "admin.py"} & set(source.parts):
+            found |= messages_in_python(source)
+    framework = Path(django.__file__).parent
+    for source in [
+        *(framework / "forms").glob("*.py"),
+        framework / "core" / "validators.py",
+        framework / "contrib" / "auth" / "password_validation.py",
+    ]:
+        found |= messages_in_python(source)
+    return found
+
+
+def in_spanish(message):
+    function, *args = message
+    with translation.override("es-ar"):
+        if function in ("gettext", "pgettext"):
+            return [getattr(translation, function)(*args)]
+        # Each plural form: Django's es_AR has three (1, millions, the rest).
+        return [getattr(translation, function)(*args, n) for n in (1, 2, 1_000_000)]
+
+
+def test_no_message_a_patient_can_read_says_usted():
+    messages = patient_facing_messages()
+    assert len(messages) > 250
+    usted = sorted(
+        f"{message[1:]!r} -> {text!r}"
+        for message in messages
+        for text in in_spanish(message)
+        if NOT_VOSEO.search(text)
+    )
+    assert usted == []
+
+
+def test_our_catalog_says_no_usted():
+    for entry in catalog("es_AR").translated_entries():
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+            assert not NOT_VOSEO.search(text), (entry.msgid, text)
+
+
+def readable(html):
+    """What a reader meets on a page: its text and the labels screen readers announce."""
+    labels = re.findall(r'(?:aria-label|title|placeholder|alt)="([^"]*)"', html)
+    return " ".join([re.sub(r"<[^>]+>", " ", html), *labels])
+
+
+def assert_voseo(text, where):
+    found = NOT_VOSEO.search(text)
+    if found:
+        around = text[max(found.start() - 80, 0) : found.end() + 80]
+        pytest.fail(f"{where}: {found.group(0)!r} in …{around}…")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/accounts/login/", "/accounts/password/reset/", "/accounts/password/reset/done/"],
+)
+def test_the_pages_before_logging_in_speak_voseo_and_invite_no_sign_up(db, path):
+    html = get(csrf_client(), path, "es-AR")
+    assert '<html lang="es-ar">' in html
+    assert_voseo(readable(html), path)
+    # Sign-up is closed: the practice registers its patients.
+    assert "/accounts/signup/" not in html
+    assert not re.search(r"registrate|registrarte|creá tu cuenta|crear una cuenta", html, re.I)
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/password/change/", "/accounts/logout/", "/accounts/email/"]
+)
+def test_the_account_pages_of_a_logged_in_patient_speak_voseo(patient, path):
+    html = get(csrf_client(patient), path, "es-AR")
+    assert '<html lang="es-ar">' in html
+    assert_voseo(readable(html), path)
+
+
+def post(client, path, data):
+    data = {"csrfmiddlewaretoken": CSRF_TOKEN, **data}
+    return client.post(path, data, headers={"Accept-Language": "es-AR"}).content.decode()
+
+
+def test_form_errors_speak_voseo(patient):
+    anonymous = csrf_client()
+    wrong = post(anonymous, "/accounts/login/", {"login": "lucia@example.com", "password": "x"})
+    assert "El email o la contraseña que ingresaste no son correctos." in wrong
+    not_an_email = post(anonymous, "/accounts/password/reset/", {"email": "lucia"})
+    assert "Ingresá un email válido." in not_an_email
+    client = csrf_client(patient)
+    weak = post(
+        client,
+        "/accounts/password/change/",
+        {"oldpassword": "not-it", "password1": "12345", "password2": "54321"},
+    )
+    assert "Escribí tu contraseña actual." in weak
+    for page in (wrong, not_an_email, weak):
+        assert_voseo(readable(page), "form errors")
+
+
+def test_the_login_lock_speaks_voseo(patient):
+    client = csrf_client()
+    for _ in range(6):
+        page = post(client, "/accounts/login/", {"login": "lucia@example.com", "password": "x"})
+    assert "Demasiados intentos fallidos. Probá de nuevo más tarde." in page
+    assert_voseo(readable(page), "login lock")
+
+
+def test_the_new_password_page_and_its_rules_speak_voseo(patient):
+    from django.core import mail
+
+    client = csrf_client()
+    post(client, "/accounts/password/reset/", {"email": "lucia@example.com"})
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", mail.outbox[-1].body)
+    form_url = client.get(link.group(1))["Location"]
+    html = get(client, form_url, "es-AR")
+    # The password validators' rules, shown under the new password.
+    assert "Tu contraseña tiene que tener al menos 8 caracteres." in html
+    assert_voseo(readable(html), "new password page")
+    refused = post(client, form_url, {"password1": "lucia", "password2": "lucia"})
+    assert "La contraseña es demasiado corta" in refused
+    assert_voseo(readable(refused), "new password refused")
+
+
+def test_the_emails_speak_voseo_as_the_practice_never_as_a_host(patient, settings):
+    from django.core import mail
+
+    settings.SITE_NAME = "Consultorio Sur"
+    settings.ACCOUNT_EMAIL_SUBJECT_PREFIX = None  # then the subject names the practice too
+    client = csrf_client()
+    for address in ("lucia@example.com", "nadie@example.com"):
+        client.post(
+            "/accounts/password/reset/",
+            {"email": address, "csrfmiddlewaretoken": CSRF_TOKEN},
+            headers={"Accept-Language": "es-AR"},
+        )
+    known, unknown = mail.outbox
+    assert known.body.startswith("Hola Lucía, te escribimos de Consultorio Sur.")
+    assert unknown.body.startswith("Hola, te escribimos de Consultorio Sur.")
+    assert "No encontramos tu cuenta" in unknown.subject
+    for message in (known, unknown):
+        assert message.subject.startswith("[Consultorio Sur] ")
+        without_links = re.sub(r"https?://\S+", "", message.subject + "\n" + message.body)
+        assert "testserver" not in without_links
+        assert_voseo(without_links, message.subject)
+    # The practice registers its patients: an unknown address is not invited to sign up.
+    assert "signup" not in unknown.body
+    assert not re.search(r"registrate|registrarte|crear una cuenta", unknown.body, re.I)

@@ -121,7 +121,9 @@ api = NinjaAPI(
         "not, is a JSON envelope `{status, data?, message}`. A patient sees only their own "
         "reservations; anything else is the same 404 as an id that does not exist. Cancelling "
         "(DELETE) keeps the reservation and marks it CANCELLED, within the cancellation notice. "
-        "See docs/api.md."
+        "A reservation has the original's fields, then this site's (the professional's name, "
+        "the video link only while it may be used, address, contact, cancel deadline, "
+        "attendance), null when they do not apply. See docs/api.md."
     ),
     urls_namespace="api",
     auth=[BearerAuth(), BrowserSessionAuth()],

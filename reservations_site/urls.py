@@ -6,6 +6,11 @@ from . import views
 
 # The admin logs in through allauth's form, so it shares its rate limits.
 admin.site.login = secure_admin_login(admin.site.login)
+# Errors in the site's layout and the visitor's language. allauth looks up handler429 here too.
+handler400 = "reservations_site.views.bad_request"
+handler403 = "reservations_site.views.permission_denied"
+handler404 = "reservations_site.views.page_not_found"
+handler429 = "reservations_site.views.too_many_requests"
 handler500 = "reservations_site.views.server_error"
 
 urlpatterns = [

@@ -78,16 +78,20 @@ class Contact:
         if self.phone:
             links.append(("phone", self.phone, "tel:" + _dial(self.phone)))
         if self.whatsapp:
-            links.append(("whatsapp", self.whatsapp, "https://wa.me/" + _dial(self.whatsapp)[1:]))
+            # wa.me takes the international number's digits, without the plus.
+            links.append(
+                ("whatsapp", self.whatsapp, "https://wa.me/" + _dial(self.whatsapp).lstrip("+"))
+            )
         if self.email:
             links.append(("email", self.email, "mailto:" + self.email))
         return links
 
 
 def _dial(number):
-    """'+54 9 11 5555-1234' -> '+5491155551234', as tel: and wa.me links want it."""
+    """'+54 9 11 5555-1234' -> '+5491155551234', '011 4555-0101' -> '01145550101': as tel:
+    links want it."""
     digits = "".join(c for c in number if c.isdigit())
-    return "+" + digits
+    return "+" + digits if number.strip().startswith("+") else digits
 
 
 def map_url(address):
@@ -132,12 +136,14 @@ class ReservationQuerySet(models.QuerySet):
             .order_by("end_time", "start_time", "id")
         )
 
-    def current_for(self, client, now):
-        """The session in progress, or else the nearest upcoming one that is not cancelled."""
-        return self.upcoming_for(client, now).with_people().first()
-
-    def history_for(self, client):
-        return self.filter(client=client).with_people().order_by("-start_time", "-id")
+    def history_for(self, client, now):
+        """What is behind the patient: sessions that ended, and cancelled ones, newest first."""
+        return (
+            self.filter(client=client)
+            .filter(Q(end_time__lte=now) | Q(status=Status.CANCELLED))
+            .with_people()
+            .order_by("-start_time", "-id")
+        )
 
 
 class Reservation(models.Model):
@@ -376,6 +382,11 @@ class Reservation(models.Model):
             )
         return None
 
+    def patient_events(self):
+        """This session's story as its patient may read it: booked, confirmed, moved, cancelled
+        (by whom, and why), oldest first. Staff's other edits are not part of it."""
+        return list(self.events.filter(action__in=PATIENT_EVENT_ACTIONS).order_by("at", "id"))
+
     def is_upcoming(self, now):
         """In progress or ahead and not cancelled: what ReservationQuerySet.upcoming_for selects."""
         return self.status in ACTIVE_STATUSES and self.end_time > now
@@ -487,6 +498,9 @@ class Reservation(models.Model):
             if is_overlap_error(exc):
                 raise ValidationError(OVERLAP_MESSAGE, code="overlap") from exc
             raise
+
+
+PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled")
 
 
 def _jsonable(value):

@@ -18,7 +18,9 @@ from django_htmx.jinja import htmx_script
 from jinja2 import Environment
 from jinja2_fragments import render_block
 
-from .models import Modality, Status
+from accounts.models import zone_label
+
+from .models import Modality, Phase, Status
 from .templatetags import turnos
 
 
@@ -45,6 +47,13 @@ def label(choices):
     return label
 
 
+def initials(name):
+    """'Lic. Carolina Gómez' -> 'CG': a professional's picture when there is no photo. Titles
+    ending in a dot are skipped."""
+    words = [w for w in name.split() if not w.endswith(".") and w[:1].isalpha()]
+    return "".join(w[0] for w in words[:1] + words[1:][-1:]).upper()
+
+
 def languages():
     """(code, name in that language) of every language the site has."""
     return [
@@ -68,16 +77,20 @@ def environment(**options):
         turn_when=turnos.turn_when,
         cancel_label=turnos.cancel_label,
         cancel_question=turnos.cancel_question,
+        cancel_deadline_text=turnos.cancel_deadline_text,
+        initials=initials,
+        zone_label=zone_label,
         viewer_zone=turnos.viewer_zone,
         site_zone=turnos.site_zone,
-        default_notice_hours=turnos.default_notice_hours,
     )
     env.filters.update(
         turn_day=turnos.turn_day,
         turn_time=turnos.turn_time,
+        turn_until=turnos.turn_until,
         zone_city=turnos.zone_city,
         capfirst=capfirst,
         status_label=label(Status),
+        phase_label=label(Phase),
         modality_label=label(Modality),
     )
     return env

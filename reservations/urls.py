@@ -8,4 +8,5 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("reservations/<uuid:pk>/", views.reservation_detail, name="reservation_detail"),
     path("reservations/<uuid:pk>/cancel/", views.cancel, name="reservation_cancel"),
+    path("professionals/<uuid:pk>/photo/", views.professional_photo, name="professional_photo"),
 ]

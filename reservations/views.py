@@ -4,20 +4,25 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import ProfessionalProfile
+
 from .models import Channel, Reservation
 from .templating import render_fragment
 
 HISTORY_PAGE_SIZE = 10
+# A weekly patient books a few months ahead at most; beyond this many, the page says so.
+UPCOMING_LIMIT = 20
 logger = logging.getLogger("turnos.security")
 
 
@@ -58,13 +63,13 @@ class HistoryPage:
     has_next: bool
 
     @classmethod
-    def of(cls, patient, number):
+    def of(cls, patient, number, now):
         try:
             number = max(1, int(number or 1))
         except ValueError:
             number = 1
         start = (number - 1) * HISTORY_PAGE_SIZE
-        history = Reservation.objects.history_for(patient)
+        history = Reservation.objects.history_for(patient, now)
         rows = list(history[start : start + HISTORY_PAGE_SIZE + 1])
         return cls(number, rows[:HISTORY_PAGE_SIZE], len(rows) > HISTORY_PAGE_SIZE)
 
@@ -73,16 +78,22 @@ class HistoryPage:
         return self.number > 1
 
 
+def _upcoming(patient, now):
+    """The sessions ahead (the first one is the current or next), and whether there are more."""
+    rows = list(Reservation.objects.upcoming_for(patient, now).with_people()[: UPCOMING_LIMIT + 1])
+    return rows[:UPCOMING_LIMIT], len(rows) > UPCOMING_LIMIT
+
+
 # Pages with a patient's sessions are health data: never stored by a browser or a proxy.
 @never_cache
 @vary_on_headers("HX-Request")  # a block for htmx, the whole page otherwise
 @login_required
 def dashboard(request):
     now = timezone.now()
-    ctx = {"now": now, "page": HistoryPage.of(request.user, request.GET.get("page"))}
+    ctx = {"now": now, "page": HistoryPage.of(request.user, request.GET.get("page"), now)}
     if request.htmx and request.htmx.target == "history":
         return render_fragment(request, "reservations/dashboard.html", "history", ctx)
-    ctx["current"] = Reservation.objects.current_for(request.user, now)
+    ctx["upcoming"], ctx["more_upcoming"] = _upcoming(request.user, now)
     return render(request, "reservations/dashboard.html", ctx)
 
 
@@ -101,22 +112,34 @@ def cancel(request, pk):
     if not request.htmx:
         messages.add_message(request, messages.ERROR if refusal else messages.SUCCESS, message)
         return redirect(detail_url if from_detail else "dashboard")
-    ctx = {"now": now, "reservation": reservation, "result_message": message, "ok": not refusal}
-    if from_detail:
-        ctx.update(next_url=detail_url, deadline=reservation.start_time - reservation.notice_period)
-        return render_fragment(request, "reservations/detail.html", "cancel_result", ctx)
-    ctx["current"] = Reservation.objects.current_for(request.user, now)
-    return render_fragment(request, "reservations/dashboard.html", "cancel_result", ctx)
+    # The session is shown again where it was, in its new state: the page does not move.
+    ctx = {"now": now, "r": reservation, "result_message": message, "ok": not refusal}
+    template = "reservations/detail.html" if from_detail else "reservations/dashboard.html"
+    return render_fragment(request, template, "cancel_result", ctx)
 
 
 @never_cache
 @login_required
 def reservation_detail(request, pk):
     reservation = _get_reservation_for_client(request, pk)
-    ctx = {
-        "r": reservation,
-        "now": timezone.now(),
-        "next_url": request.path,
-        "deadline": reservation.start_time - reservation.notice_period,
-    }
+    ctx = {"r": reservation, "now": timezone.now(), "events": reservation.patient_events()}
     return render(request, "reservations/detail.html", ctx)
+
+
+@login_required
+def professional_photo(request, pk):
+    """A professional's photo, for their patients (and themselves and staff): 404 otherwise,
+    like a missing one. Served from Django's storage, whatever backend that is."""
+    user = request.user
+    profile = ProfessionalProfile.objects.filter(user_id=pk).exclude(photo="").first()
+    allowed = profile and (
+        user.pk == profile.user_id
+        or user.is_staff
+        or Reservation.objects.filter(client=user, professional_id=pk).exists()
+    )
+    if not allowed:
+        raise Http404
+    response = FileResponse(profile.photo.open("rb"))
+    # Private: it is only for logged-in patients, but it may be kept an hour.
+    patch_cache_control(response, private=True, max_age=3600)
+    return response

@@ -154,6 +154,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "es-ar"
 LANGUAGES = [("es-ar", _("Spanish (Argentina)")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language chosen in the footer or on /preferences/ is remembered for a year, not a visit.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env("TIME_ZONE", "America/Argentina/Buenos_Aires")
@@ -184,7 +186,6 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Turnos] "
 # Login throttling (django-allauth), per address and per account. The admin login goes through
 # the same form (reservations_site/urls.py). Behind a load balancer, set TRUSTED_PROXY_COUNT to
 # the number of proxies that append to X-Forwarded-For, or every patient shares the proxy's limit.

@@ -39,18 +39,21 @@ def upcoming(patient, make_reservation, frozen_now):
     return make_reservation(patient, NOW + timedelta(days=3))
 
 
-def test_htmx_cancel_updates_the_row_the_card_and_announces_it(patient, upcoming):
+def test_htmx_cancel_shows_the_session_cancelled_in_place_and_announces_it(
+    patient, upcoming, django_assert_max_num_queries
+):
     client = csrf_client(patient)
-    r = post(client, upcoming.pk, htmx=True, reason="Viajo")
+    # Session, user, the reservation, update, event, and the savepoint pair of the test's
+    # transaction: nothing else is read to answer.
+    with django_assert_max_num_queries(7):
+        r = post(client, upcoming.pk, htmx=True, reason="Viajo")
     assert r.status_code == 200
     html = r.content.decode()
-    assert f'id="reservation-{upcoming.pk}"' in html
-    assert 'id="current-turn"' in html
-    assert html.count('hx-swap-oob="true"') == 2
-    assert 'hx-swap-oob="innerHTML:#flash"' in html
-    assert "Tu turno fue cancelado." in html
-    assert "Ya cancelado" in html
-    assert "No tenés turnos próximos." in html
+    # The announcement (a live region), and the session again where it was, in its new state.
+    assert 'hx-swap-oob="innerHTML:#flash"' in html and "Tu turno fue cancelado." in html
+    assert f'<li id="reservation-{upcoming.pk}"' in html
+    assert html.count('hx-swap-oob="true"') == 1
+    assert "Cancelado</span>" in html and "cancel-form" not in html
     upcoming.refresh_from_db()
     assert upcoming.status == "CANCELLED"
     assert upcoming.cancelled_by == patient
@@ -60,67 +63,29 @@ def test_htmx_cancel_updates_the_row_the_card_and_announces_it(patient, upcoming
     assert (event.actor, event.channel, event.to_status) == (patient, "page", "CANCELLED")
 
 
-def test_after_cancelling_the_card_shows_the_next_turn(patient, upcoming, make_reservation):
-    following = make_reservation(patient, NOW + timedelta(days=10))
-    html = post(csrf_client(patient), upcoming.pk, htmx=True).content.decode()
-    card = html[html.index('id="current-turn"') :]
-    assert f'data-reservation-id="{following.pk}"' in card
-
-
-def test_cancelling_a_later_session_sends_the_card_still_showing_the_next_one(
-    patient, upcoming, make_reservation, django_assert_max_num_queries
-):
-    later = make_reservation(patient, NOW + timedelta(days=10))
-    client = csrf_client(patient)
-    # Session, user, the reservation, update, event, the current turn, and the savepoint pair
-    # of the test's transaction.
-    with django_assert_max_num_queries(8):
-        html = post(client, later.pk, htmx=True).content.decode()
-    assert f'id="reservation-{later.pk}"' in html and "Tu turno fue cancelado." in html
-    card = html[html.index('id="current-turn"') :]
-    assert f'data-reservation-id="{upcoming.pk}"' in card
-    later.refresh_from_db()
-    assert later.status == "CANCELLED"
-
-
-def test_a_card_out_of_date_is_replaced_by_any_cancel(patient, upcoming, make_reservation):
-    # The page was loaded while a session now over was the current turn. Cancelling a later
-    # session also brings the card up to date.
-    make_reservation(patient, NOW - timedelta(hours=2))
-    later = make_reservation(patient, NOW + timedelta(days=10))
-    html = post(csrf_client(patient), later.pk, htmx=True).content.decode()
-    card_html = html[html.index('id="current-turn"') :]
-    assert f'data-reservation-id="{upcoming.pk}"' in card_html
-    later.refresh_from_db()
-    assert later.status == "CANCELLED"
-
-
-def test_cancelling_the_cards_session_sends_the_next_one(patient, upcoming, make_reservation):
-    following = make_reservation(patient, NOW + timedelta(days=10))
-    html = post(csrf_client(patient), upcoming.pk, htmx=True).content
-    card_html = html.decode()[html.decode().index('id="current-turn"') :]
-    assert f'data-reservation-id="{following.pk}"' in card_html
-
-
-def test_a_session_cancelled_elsewhere_is_taken_off_the_card(patient, upcoming, make_reservation):
-    # Cancelled in another tab: this page's card still shows it, with its cancel button.
-    following = make_reservation(patient, NOW + timedelta(days=10))
+def test_a_session_cancelled_elsewhere_says_so_in_place(patient, upcoming):
     other_tab, this_tab = csrf_client(patient), csrf_client(patient)
     post(other_tab, upcoming.pk, htmx=True)
     html = post(this_tab, upcoming.pk, htmx=True).content.decode()
     assert "Ya cancelado" in html
-    card = html[html.index('id="current-turn"') :]
-    assert f'data-reservation-id="{following.pk}"' in card
+    assert f'<li id="reservation-{upcoming.pk}"' in html and "Cancelado</span>" in html
+    assert upcoming.events.count() == 1
 
 
-def test_a_refused_cancel_of_the_cards_session_sends_the_card_without_its_button(
-    patient, make_reservation, frozen_now
+def test_a_refused_cancel_shows_why_with_whom_to_contact_and_no_button(
+    patient, professional, make_reservation, frozen_now
 ):
+    profile = professional.professional_profile
+    profile.phone, profile.whatsapp = "+54 11 4555-0101", "+54 9 11 5555-0101"
+    profile.contact_email = "gomez@consultorio.example"
+    profile.save()
     soon = make_reservation(patient, NOW + timedelta(hours=47))  # the deadline passed on the page
-    for data in ({}, {"card": str(soon.pk)}):  # an older page's script, and app.js
-        html = post(csrf_client(patient), soon.pk, htmx=True, **data).content.decode()
-        card = html[html.index('id="current-turn"') :]
-        assert f'data-reservation-id="{soon.pk}"' in card and "cancel-form" not in card
+    html = post(csrf_client(patient), soon.pk, htmx=True).content.decode()
+    assert f'<li id="reservation-{soon.pk}"' in html and "cancel-form" not in html
+    assert "Solo podés cancelar con 48 h de anticipación" in html
+    assert 'href="tel:+541145550101"' in html
+    assert 'href="https://wa.me/5491155550101"' in html
+    assert 'href="mailto:gomez@consultorio.example"' in html
     assert_unchanged(soon)
 
 

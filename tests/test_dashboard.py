@@ -39,34 +39,50 @@ def history_ids(response):
     return re.findall(r'<li id="reservation-([0-9a-f-]+)"', _section(response, "history"))
 
 
-def test_it_shows_the_nearest_upcoming_turn(client, patient, make_reservation, frozen_now):
+def upcoming_ids(response):
+    """The ids of the upcoming sessions, in the order the page shows them."""
+    return re.findall(r'<li id="reservation-([0-9a-f-]+)"', _section(response, "upcoming"))
+
+
+def _item(response, reservation):
+    """The HTML of one session's item on the page."""
+    html = response.content.decode()
+    start = html.index(f'<li id="reservation-{reservation.pk}"')
+    return html[start : html.index("</li>", start)]
+
+
+def test_upcoming_sessions_come_nearest_first_and_the_first_is_the_next_one(
+    client, patient, make_reservation, frozen_now
+):
     later = make_reservation(patient, NOW + timedelta(days=9))
     nearest = make_reservation(patient, NOW + timedelta(days=3), status="PENDING")
+    middle = make_reservation(patient, NOW + timedelta(days=5))
     make_reservation(patient, NOW + timedelta(days=1), status="CANCELLED")
     make_reservation(patient, NOW - timedelta(days=2))
     client.force_login(patient)
     r = client.get("/dashboard/")
-    card = _section(r, "current-turn")
-    assert f'data-reservation-id="{nearest.pk}"' in card
-    assert str(later.pk) not in card
-    assert "Tu próximo turno" in card
+    assert upcoming_ids(r) == [str(x.pk) for x in (nearest, middle, later)]
+    first = _item(r, nearest)
+    assert "Tu próximo turno" in first
+    assert "Tu próximo turno" not in _item(r, later)
     # Friday 13 March 2026, 12:00 in Buenos Aires (15:00 UTC), 45 minutes.
-    assert "viernes 13 de marzo, 12:00 – 12:45 (45 min)" in card
-    assert "Lic. Carolina Gómez" in card
-    assert "Virtual" in card
-    assert "Pendiente" in card
+    assert "viernes 13 de marzo, 12:00 – 12:45 (45 min)" in first
+    assert "Lic. Carolina Gómez" in first and "Psicología" in first
+    assert "Virtual" in first
+    assert "Pendiente" in first
+    assert "Tu profesional todavía no lo confirmó." in first
+    assert "todavía no lo confirmó" not in _item(r, middle)
 
 
-def test_it_shows_the_session_in_progress_as_the_current_turn(
-    client, patient, make_reservation, frozen_now
-):
+def test_it_shows_the_session_in_progress_first(client, patient, make_reservation, frozen_now):
     live = make_reservation(patient, NOW - timedelta(minutes=15), minutes=50)
     make_reservation(patient, NOW + timedelta(days=2))
     client.force_login(patient)
     r = client.get("/dashboard/")
-    card = _section(r, "current-turn")
-    assert f'data-reservation-id="{live.pk}"' in card
+    assert upcoming_ids(r)[0] == str(live.pk)
+    card = _item(r, live)
     assert "Sesión en curso" in card
+    assert "En curso</span>" in card
     assert "Esta sesión está en curso" in card
     assert "cancel-form" not in card
 
@@ -76,24 +92,40 @@ def test_it_says_so_when_there_is_no_upcoming_turn(client, patient, make_reserva
     make_reservation(patient, NOW + timedelta(days=4), status="CANCELLED")
     client.force_login(patient)
     r = client.get("/dashboard/")
-    assert "data-reservation-id" not in _section(r, "current-turn")
-    assert "No tenés turnos próximos." in _section(r, "current-turn")
+    assert upcoming_ids(r) == []
+    assert "No tenés turnos próximos." in _section(r, "upcoming")
 
 
-def test_history_lists_everything_newest_first(client, patient, make_reservation, frozen_now):
+def test_history_holds_what_is_behind_newest_first(client, patient, make_reservation, frozen_now):
     past = make_reservation(patient, NOW - timedelta(days=7))
+    older = make_reservation(patient, NOW - timedelta(days=14))
     cancelled = make_reservation(patient, NOW + timedelta(days=4), status="CANCELLED")
     upcoming = make_reservation(patient, NOW + timedelta(days=2))
     client.force_login(patient)
     r = client.get("/dashboard/")
-    assert history_ids(r) == [str(x.pk) for x in (cancelled, upcoming, past)]
-    history = _section(r, "history")
-    positions = [
-        history.index(f'data-reservation-id="{x.pk}"') for x in (cancelled, upcoming, past)
-    ]
-    assert positions == sorted(positions)
-    assert "Ya cancelado" in history
-    assert "Esta sesión ya pasó" in history
+    assert history_ids(r) == [str(x.pk) for x in (cancelled, past, older)]
+    assert upcoming_ids(r) == [str(upcoming.pk)]
+    # The past says what happened, and offers no action.
+    assert "Realizada</span>" in _item(r, past)
+    assert "Confirmado" not in _section(r, "history")
+    assert "cancel-form" not in _section(r, "history")
+
+
+def test_past_sessions_say_what_happened(client, patient, make_reservation, frozen_now):
+    done = make_reservation(patient, NOW - timedelta(days=7))
+    absent = make_reservation(patient, NOW - timedelta(days=14))
+    absent.attended = False
+    absent.save()
+    never_confirmed = make_reservation(patient, NOW - timedelta(days=21), status="PENDING")
+    by_me = make_reservation(patient, NOW - timedelta(days=28), status="CANCELLED")
+    by_me.cancelled_by = patient
+    by_me.save()
+    client.force_login(patient)
+    r = client.get("/dashboard/")
+    assert "Realizada</span>" in _item(r, done)
+    assert "Ausente</span>" in _item(r, absent)
+    assert "Sin confirmar</span>" in _item(r, never_confirmed)
+    assert "Cancelado</span>" in _item(r, by_me) and "por vos" in _item(r, by_me)
 
 
 def test_history_is_paged_by_ten(client, patient, make_reservation, frozen_now):
@@ -159,7 +191,9 @@ def test_the_number_of_queries_does_not_grow_with_history(client, patient, make_
     few = count()
     for i in range(60):
         make_reservation(patient, NOW - timedelta(days=i + 1))
-    # session, user, current turn, history page
+    for i in range(30):
+        make_reservation(patient, NOW + timedelta(days=i + 4), modality="Presencial")
+    # session, user, upcoming sessions, history page
     assert few == count() == 4
 
 
@@ -168,7 +202,7 @@ def test_times_are_shown_in_the_patients_time_zone(client, patient, make_reserva
     patient.save()
     make_reservation(patient, NOW + timedelta(days=3))
     client.force_login(patient)
-    card = _section(client.get("/dashboard/"), "current-turn")
+    card = _section(client.get("/dashboard/"), "upcoming")
     # 15:00 UTC is 16:00 in Madrid in March (CET, before the DST change on the 29th).
     assert "viernes 13 de marzo, 16:00 – 16:45 (45 min)" in card
 
@@ -177,7 +211,7 @@ def test_near_turns_read_today_and_tomorrow(client, patient, make_reservation, f
     make_reservation(patient, NOW + timedelta(hours=3))
     make_reservation(patient, NOW + timedelta(days=1))
     client.force_login(patient)
-    html = _section(client.get("/dashboard/"), "history")
+    html = _section(client.get("/dashboard/"), "upcoming")
     assert "hoy, 15:00 – 15:45 (45 min)" in html
     assert "mañana, 12:00 – 12:45 (45 min)" in html
 
@@ -197,13 +231,13 @@ def test_a_change_made_anywhere_shows_on_the_next_visit(
     # bulk update) is on the very next page.
     turn = make_reservation(patient, NOW + timedelta(days=5))
     client.force_login(patient)
-    assert "Lic. Carolina Gómez" in _section(client.get("/dashboard/"), "current-turn")
+    assert "Lic. Carolina Gómez" in _section(client.get("/dashboard/"), "upcoming")
     Reservation.objects.filter(pk=turn.pk).update(status="CANCELLED")
     type(professional.professional_profile).objects.filter(user=professional).update(
         display_name="Dra. Carolina Gómez"
     )
     r = client.get("/dashboard/")
-    assert "No tenés turnos próximos." in _section(r, "current-turn")
+    assert "No tenés turnos próximos." in _section(r, "upcoming")
     assert "Dra. Carolina Gómez" in _section(r, "history")
 
 

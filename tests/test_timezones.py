@@ -89,7 +89,7 @@ def test_the_dashboard_shows_madrid_times_on_both_sides_of_the_change(
         html = csrf_client(madrid_patient).get("/dashboard/").content.decode()
     assert "sábado 28 de marzo, 10:00 – 10:45 (45 min)" in html
     assert "lunes 30 de marzo, 10:00 – 10:45 (45 min)" in html
-    assert "Los horarios están en hora de Madrid (Europe/Madrid)." in html
+    assert "Los horarios están en hora de Madrid (GMT+1)." in html
 
 
 def test_today_and_tomorrow_are_the_viewers_days(madrid_patient, patient, make_reservation):
@@ -110,7 +110,7 @@ def test_the_detail_page_also_gives_the_practices_time(madrid_patient, session):
     assert "En Buenos Aires (el consultorio)" in html
     assert "lunes 30 de marzo, 05:00 – 05:45" in html
     # The last moment to cancel online, in the patient's zone: Saturday 09:00 (see above).
-    assert "sábado 28 de marzo, 09:00" in html
+    assert "Podés cancelar en línea hasta el sábado 28 de marzo a las 09:00." in html
 
 
 def test_a_patient_in_the_practices_zone_sees_no_second_time(patient, make_reservation):

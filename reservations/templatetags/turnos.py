@@ -2,10 +2,8 @@ from datetime import timedelta
 from functools import lru_cache
 
 from django import template
-from django.conf import settings
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext
 from django.utils.translation import gettext as _
 
 from accounts.models import zone_city
@@ -22,6 +20,22 @@ WEEKDAYS = [
     gettext_lazy("Friday"),
     gettext_lazy("Saturday"),
     gettext_lazy("Sunday"),
+]
+# Month names, the msgids of Django's own: our catalog says "septiembre" where Django's es_AR says
+# "setiembre".
+MONTHS = [
+    gettext_lazy("January"),
+    gettext_lazy("February"),
+    gettext_lazy("March"),
+    gettext_lazy("April"),
+    gettext_lazy("May"),
+    gettext_lazy("June"),
+    gettext_lazy("July"),
+    gettext_lazy("August"),
+    gettext_lazy("September"),
+    gettext_lazy("October"),
+    gettext_lazy("November"),
+    gettext_lazy("December"),
 ]
 
 
@@ -43,10 +57,19 @@ def _day_label(day, today, language):
         return "tomorrow", _("tomorrow")
     if day == today - timedelta(days=1):
         return "yesterday", _("yesterday")
-    text = date_format(day, "MONTH_DAY_FORMAT" if day.year == today.year else "DATE_FORMAT")
-    # Translators: a weekday and a date, e.g. "martes 10 de marzo".
-    weekday = WEEKDAYS[day.weekday()]
-    return "date", _("%(weekday)s %(date)s") % {"weekday": weekday, "date": text}
+    return "date", long_date(day, with_year=day.year != today.year)
+
+
+def long_date(day, with_year=True):
+    """'martes 2 de septiembre de 2025' / 'Tuesday, September 2, 2025', without the year when
+    with_year is False. Built from the catalog, not the locale's DATE_FORMAT: Django's es_AR
+    formats give "2 Set. 2025"."""
+    parts = {"weekday": WEEKDAYS[day.weekday()], "month": MONTHS[day.month - 1], "day": day.day}
+    if with_year:
+        # Translators: "martes 2 de septiembre de 2025".
+        return _("%(weekday)s, %(month)s %(day)s, %(year)s") % {**parts, "year": day.year}
+    # Translators: "martes 2 de septiembre".
+    return _("%(weekday)s, %(month)s %(day)s") % parts
 
 
 @register.filter
@@ -67,6 +90,17 @@ def turn_day_of(value, now=None):
         return _("of yesterday")
     # Translators: "del martes 10 de marzo" (Spanish contracts "de el").
     return _("of %(day)s") % {"day": text}
+
+
+@register.filter
+def turn_until(value, now=None):
+    """'You can cancel online until …': 'hoy a las 14:00', 'el martes 10 de marzo a las 14:00'."""
+    kind, text = _day(value, now)
+    if kind == "date":
+        # Translators: a date after "until", e.g. "(hasta) el martes 10 de marzo".
+        text = pgettext("after until", "%(day)s") % {"day": text}
+    # Translators: "hoy a las 14:00", "el martes 10 de marzo a las 14:00".
+    return _("%(day)s at %(time)s") % {"day": text, "time": turn_time(value)}
 
 
 @register.filter
@@ -114,6 +148,14 @@ def cancel_question(reservation, now):
     )
 
 
+@register.simple_tag
+def cancel_deadline_text(reservation, now):
+    """'Podés cancelar en línea hasta el martes 2 de septiembre a las 14:00.'"""
+    return _("You can cancel online until %(when)s.") % {
+        "when": turn_until(reservation.cancel_deadline, now)
+    }
+
+
 register.filter("zone_city", zone_city)
 
 
@@ -127,9 +169,3 @@ def viewer_zone():
 def site_zone():
     """The practice's own zone (settings.TIME_ZONE)."""
     return timezone.get_default_timezone()
-
-
-@register.simple_tag
-def default_notice_hours():
-    """The practice's default cancellation notice (professionals may set their own)."""
-    return settings.DEFAULT_CANCELLATION_NOTICE_HOURS

@@ -28,6 +28,7 @@
     }
     pending = { issueRequest: event.detail.issueRequest, opener: document.activeElement };
     dialog.querySelector("[data-confirm-text]").textContent = question;
+    dialog.querySelector("[data-confirm-detail]").textContent = elt.dataset.confirmDetail || "";
     dialog.returnValue = "";
     dialog.showModal();
     dialog.querySelector("[data-confirm-keep]").focus();
@@ -49,12 +50,17 @@
     });
   }
 
-  // A cancel answers with a new announcement for #flash: focus it, because the button the
-  // user pressed has just been replaced. (The form itself is detached by then, so its own
-  // htmx events never reach the document.)
+  // A cancel answers with an announcement for #flash (a live region: read out, not focused, so
+  // the page does not jump to the top) and the session again, in place. The button the user
+  // pressed has just been replaced: focus goes to the session itself, without scrolling. (The
+  // form is detached by then, so its own htmx events never reach the document.)
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail && event.detail.target;
-    if (target && target.id === "flash") target.focus();
+    if (target && target.dataset && target.dataset.reservationId) {
+      // An outerHTML swap: the element the event names is the old one.
+      var shown = document.getElementById(target.id);
+      if (shown) shown.focus({ preventScroll: true });
+    }
   });
   // After paging the history, start reading from its heading.
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -4,7 +4,7 @@ from datetime import tzinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -193,6 +193,13 @@ class ProfessionalProfile(models.Model):
         blank=True,
         help_text=_("Where virtual sessions happen, unless a session has its own link."),
     )
+    requires_approval = models.BooleanField(
+        _("bookings need approval"),
+        default=True,
+        help_text=_(
+            "New bookings wait as pending until confirmed; otherwise they are confirmed at once."
+        ),
+    )
 
     class Meta:
         verbose_name = _("professional profile")
@@ -200,3 +207,59 @@ class ProfessionalProfile(models.Model):
 
     def __str__(self):
         return self.display_name or str(self.user)
+
+    def update(self, values, *, by, now=None):
+        """Set `values` ({field: value}), save what changed and record it (ProfileChange).
+        Returns the names of the fields that changed."""
+        changed = [name for name, value in values.items() if getattr(self, name) != value]
+        if not changed:
+            return []
+        old = {name: getattr(self, name) for name in changed}
+        with transaction.atomic():
+            for name in changed:
+                setattr(self, name, values[name])
+            self.save(update_fields=changed)
+            ProfileChange.objects.create(
+                profile=self,
+                actor=by,
+                changes={name: [_text(old[name]), _text(values[name])] for name in changed},
+                at=now or timezone.now(),
+            )
+        return changed
+
+
+def _text(value):
+    # A change as JSON: files by name, the rest as they print.
+    if value is None or isinstance(value, bool | int):
+        return value
+    return str(getattr(value, "name", value) or "")
+
+
+class ProfileChange(models.Model):
+    """Append-only record of changes to a professional's profile: who, when, what."""
+
+    profile = models.ForeignKey(
+        ProfessionalProfile,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name=_("professional profile"),
+    )
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    # {"field": [old, new]}
+    changes = models.JSONField(_("changes"), default=dict)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("profile change")
+        verbose_name_plural = _("profile changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.profile} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

@@ -25,12 +25,25 @@ class Modality(models.TextChoices):
 
 class Channel(models.TextChoices):
     PAGE = "page", _("Patient dashboard")
+    AGENDA = "agenda", _("Professional's agenda")
     ADMIN = "admin", _("Admin")
     API = "api", _("API")
     SYSTEM = "system", _("System")
 
 
+class Lateness(models.TextChoices):
+    """A cancel made inside the notice period, and whose side it was. Only the practice can cancel
+    that late: for itself, or on the patient's behalf (the patient called)."""
+
+    ON_TIME = "", _("On time")
+    PATIENT = "patient", _("Late, by the patient")
+    PRACTICE = "practice", _("Late, by the practice")
+
+
 ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
+
+# How long after a session its attendance may still be recorded or corrected.
+ATTENDANCE_WINDOW = timedelta(days=7)
 
 # Named by the database guards against double booking (migration 0002) in their errors.
 OVERLAP_MARKER = "reservation_no_overlap"
@@ -60,6 +73,7 @@ class Phase(models.TextChoices):
     ABSENT = "absent", _("Absent")
     NOT_CONFIRMED = "not_confirmed", _("Not confirmed")
     CANCELLED = "cancelled", _("Cancelled")
+    LATE_CANCELLED = "late_cancelled", _("Cancelled late")
 
 
 @dataclass(frozen=True)
@@ -188,6 +202,11 @@ class Reservation(models.Model):
     )
     # None until the professional records it.
     attended = models.BooleanField(_("attended"), null=True, blank=True)
+    late_cancellation = models.CharField(
+        _("late cancellation"), max_length=16, choices=Lateness.choices, blank=True, default=""
+    )
+    # For the practice only: never shown to the patient nor sent by the API.
+    internal_notes = models.TextField(_("internal notes"), blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -304,6 +323,8 @@ class Reservation(models.Model):
 
     def phase(self, now):
         if self.status == Status.CANCELLED:
+            if self.late_cancellation == Lateness.PATIENT:
+                return Phase.LATE_CANCELLED
             return Phase.CANCELLED
         if self.end_time <= now:
             if self.status == Status.PENDING:
@@ -353,11 +374,12 @@ class Reservation(models.Model):
             return ""
         return self.video_link
 
-    def cancel_refusal(self, now=None, *, by_staff=False):
+    def cancel_refusal(self, now=None, *, by_staff=False, by_professional=False):
         """Why this reservation may not be cancelled now, or None if it may.
 
         The patient may cancel a PENDING or CONFIRMED reservation whose start is at least the
         notice period away: exactly 48 h before the start is still allowed, a second later is not.
+        The professional may cancel any of theirs that has not started, notice or not.
         Staff may cancel any PENDING or CONFIRMED reservation at any time.
         """
         now = now or timezone.now()
@@ -369,6 +391,8 @@ class Reservation(models.Model):
             return Refusal("past", _("This session has already taken place"))
         if self.start_time <= now:
             return Refusal("in_progress", _("This session is in progress"))
+        if by_professional:
+            return None
         if self.start_time - now < self.notice_period:
             hours = int(self.notice_period.total_seconds() // 3600)
             return Refusal(
@@ -394,20 +418,45 @@ class Reservation(models.Model):
     def is_cancellable(self, now=None):
         return self.cancel_refusal(now) is None
 
-    def cancel(self, *, by, channel, reason="", now=None, by_staff=False):
+    def cancel(
+        self,
+        *,
+        by,
+        channel,
+        reason="",
+        now=None,
+        by_staff=False,
+        by_professional=False,
+        for_patient=False,
+        action="cancelled",
+    ):
         """Cancel, or say why not. Returns None on success, else a Refusal.
 
-        The check is repeated inside one conditional UPDATE, so two racing cancels (or a cancel
-        racing the clock) leave exactly one cancellation: the loser sees "already cancelled".
+        The patient cancels under the notice rule; the practice (staff, or the professional on
+        `by_professional`) is not bound by it, and a cancel of theirs inside the notice is
+        recorded as late: the practice's, or the patient's when made on their behalf
+        (`for_patient`: they called). The check is repeated inside one conditional UPDATE, so
+        two racing cancels (or a cancel racing the clock) leave exactly one cancellation: the
+        loser sees "already cancelled".
         """
         now = now or timezone.now()
-        refusal = self.cancel_refusal(now, by_staff=by_staff)
+        practice = by_staff or by_professional
+        refusal = self.cancel_refusal(now, by_staff=by_staff, by_professional=by_professional)
         if refusal:
             return refusal
         reason = clean_reason(reason)
+        late = ""
+        declined = action == ReservationEvent.Action.DECLINED
+        # Turning down a request is not a late cancellation, whenever it happens.
+        if practice and not declined and self.start_time - now < self.notice_period:
+            late = Lateness.PATIENT if for_patient else Lateness.PRACTICE
         with transaction.atomic():
             rows = Reservation.objects.filter(pk=self.pk, status__in=ACTIVE_STATUSES)
-            if not by_staff:
+            if declined:
+                rows = rows.filter(status=Status.PENDING)
+            if by_professional:
+                rows = rows.filter(start_time__gt=now)
+            elif not by_staff:
                 rows = rows.filter(start_time__gte=now + self.notice_period)
             old_status = self.status
             updated = rows.update(
@@ -415,29 +464,88 @@ class Reservation(models.Model):
                 cancelled_at=now,
                 cancelled_by=by,
                 cancellation_reason=reason,
+                late_cancellation=late,
             )
             if updated:
                 ReservationEvent.objects.create(
                     reservation=self,
-                    action=ReservationEvent.Action.CANCELLED,
+                    action=action,
                     from_status=old_status,
                     to_status=Status.CANCELLED,
                     actor=by,
                     channel=channel,
                     reason=reason,
+                    changes={"late_cancellation": late} if late else {},
                     at=now,
                 )
         if updated:
             # What the UPDATE wrote; no need to read it back.
             self.status, self.cancelled_at = Status.CANCELLED, now
             self.cancelled_by, self.cancellation_reason = by, reason
+            self.late_cancellation = late
             return None
         self.refresh_from_db(
             fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason"]
         )
-        return self.cancel_refusal(now, by_staff=by_staff) or Refusal(
-            "already_cancelled", _("Already cancelled")
+        return self.cancel_refusal(
+            now, by_staff=by_staff, by_professional=by_professional
+        ) or Refusal("already_cancelled", _("Already cancelled"))
+
+    def decline(self, *, by, channel, reason, now=None):
+        """The professional turns down a PENDING request: cancelled, with the reason the patient
+        reads. Returns None, or a Refusal when it is no longer pending."""
+        if self.status != Status.PENDING:
+            return Refusal("not_pending", _("This request is no longer pending"))
+        return (
+            self.cancel(
+                by=by,
+                channel=channel,
+                reason=reason,
+                now=now,
+                by_staff=True,
+                action=ReservationEvent.Action.DECLINED,
+            )
+            or None
         )
+
+    def attendance_refusal(self, now=None):
+        """Why attendance cannot be recorded now, or None: only once a session has started,
+        not cancelled, and until ATTENDANCE_WINDOW after its end."""
+        now = now or timezone.now()
+        if self.status == Status.CANCELLED:
+            return Refusal("cancelled", _("This session was cancelled"))
+        if self.start_time > now:
+            return Refusal("not_started", _("This session has not started yet"))
+        if now > self.end_time + ATTENDANCE_WINDOW:
+            return Refusal(
+                "too_late", _("Attendance can only be recorded up to 7 days after the session")
+            )
+        return None
+
+    def record_attendance(self, attended, *, by, channel, now=None):
+        """Record whether the patient came ("Asistió" / "Ausente"), with an event each time.
+        Returns None, or a Refusal."""
+        now = now or timezone.now()
+        refusal = self.attendance_refusal(now)
+        if refusal:
+            return refusal
+        with transaction.atomic():
+            old = Reservation.objects.select_for_update().get(pk=self.pk)
+            if old.status == Status.CANCELLED:
+                return Refusal("cancelled", _("This session was cancelled"))
+            Reservation.objects.filter(pk=self.pk).update(attended=attended)
+            ReservationEvent.objects.create(
+                reservation=self,
+                action=ReservationEvent.Action.ATTENDANCE,
+                from_status=old.status,
+                to_status=old.status,
+                actor=by,
+                channel=channel,
+                changes={"attended": [old.attended, attended]},
+                at=now,
+            )
+        self.attended = attended
+        return None
 
     def confirm(self, *, by, channel, now=None):
         """PENDING becomes CONFIRMED. Returns True when this call confirmed it."""
@@ -500,7 +608,7 @@ class Reservation(models.Model):
             raise
 
 
-PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled")
+PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled", "declined")
 
 
 def _jsonable(value):
@@ -517,8 +625,10 @@ class ReservationEvent(models.Model):
         CREATED = "created", _("Created")
         CONFIRMED = "confirmed", _("Confirmed")
         CANCELLED = "cancelled", _("Cancelled")
+        DECLINED = "declined", _("Declined")
         RESCHEDULED = "rescheduled", _("Rescheduled")
         CHANGED = "changed", _("Changed")
+        ATTENDANCE = "attendance", _("Attendance recorded")
 
     reservation = models.ForeignKey(
         Reservation,

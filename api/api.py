@@ -226,6 +226,7 @@ def _reservation_out(reservation, now):
         },
         "cancel_deadline": reservation.cancel_deadline,
         "attended": reservation.attended,
+        "late_cancellation": reservation.late_cancellation or None,
     }
 
 

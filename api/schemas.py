@@ -80,6 +80,13 @@ class ReservationOut(Schema):
             "Whether the patient came, as recorded by the professional; null until recorded."
         )
     )
+    late_cancellation: Literal["patient", "practice"] | None = Field(
+        description=(
+            "For a cancel inside the notice period (only the practice can make one): whose side "
+            'it was, "patient" (staff cancelled on the patient\'s behalf) or "practice"; '
+            "null otherwise."
+        )
+    )
 
 
 class ReservationListEnvelope(Schema):

@@ -100,6 +100,7 @@ ADDED_FIELDS = (
     "contact",
     "cancel_deadline",
     "attended",
+    "late_cancellation",
 )
 
 

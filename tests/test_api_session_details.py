@@ -239,6 +239,22 @@ def test_attendance_is_null_until_recorded(attended, patient, make_reservation, 
     assert get_one(patient, reservation)["attended"] is attended
 
 
+def test_a_late_cancel_says_whose_side_it_was(patient, staff, make_reservation, frozen_now):
+    on_time = make_reservation(patient, NOW + timedelta(days=3))
+    for_patient = make_reservation(patient, NOW + timedelta(hours=5))
+    by_practice = make_reservation(patient, NOW + timedelta(hours=8))
+    on_time.cancel(by=staff, channel="admin", by_staff=True, for_patient=True)
+    for_patient.cancel(by=staff, channel="admin", by_staff=True, for_patient=True)
+    by_practice.cancel(by=staff, channel="admin", by_staff=True)
+    seen = {r.pk: get_one(patient, r) for r in (on_time, for_patient, by_practice)}
+    assert [seen[r.pk]["late_cancellation"] for r in (on_time, for_patient, by_practice)] == [
+        None,
+        "patient",
+        "practice",
+    ]
+    assert {seen[r.pk]["status"] for r in (on_time, for_patient, by_practice)} == {"CANCELLED"}
+
+
 # ---------------------------------------------------------------------------------------------
 # What stays as it was
 

@@ -185,3 +185,19 @@ def test_a_professionals_photo_is_shown_to_their_patients_only(
     assert csrf_client(other_patient).get(photo_url).status_code == 404
     assert client.get(f"/professionals/{uuid.uuid4()}/photo/").status_code == 404
     assert csrf_client().get(photo_url).status_code == 302
+
+
+def test_the_patient_reads_a_decline_and_a_late_cancel_for_what_they_were(
+    patient, professional, staff, make_reservation, frozen_now
+):
+    declined = make_reservation(patient, NOW + timedelta(days=3), status="PENDING")
+    declined.decline(by=professional, channel="agenda", reason="Ese día no atiendo")
+    late = make_reservation(patient, NOW + timedelta(hours=6))
+    late.cancel(
+        by=staff, channel="admin", reason="Avisó por teléfono", by_staff=True, for_patient=True
+    )
+    client = csrf_client(patient)
+    dashboard = client.get("/dashboard/").content.decode()
+    assert "Cancelada fuera de término</span>" in dashboard
+    page = detail(client, declined)
+    assert "Rechazado por tu profesional" in page and "Ese día no atiendo" in page

@@ -114,6 +114,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(
         _("time zone"), max_length=64, choices=time_zone_choices, default=default_time_zone
     )
+    # How the practice reaches a patient, and the language of what it sends them.
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(
+        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True
+    )
     is_staff = models.BooleanField(
         _("staff status"),
         default=False,

@@ -19,8 +19,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The web server and the background worker together, as production runs them (docs/operations.md).
 run: migrate
 	$(PY) manage.py seed_demo
+	@$(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(PORT)
 
 test: install-dev
@@ -39,7 +42,7 @@ screenshots: install-dev
 
 # Production: migrate is a release step, run before starting the new servers
 # (docs/operations.md); serve starts without the database and answers 503 until it is back.
-.PHONY: migrate serve bench bench-quick
+.PHONY: migrate serve worker bench bench-quick
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -47,6 +50,10 @@ migrate: install
 
 serve: install
 	bench/serve.sh
+
+# Runs background tasks (reminders, expiries, the outbox). Run one or more per machine.
+worker: install
+	$(PY) manage.py db_worker
 
 bench: install-dev
 	$(PY) -m bench.run $(BENCH_ARGS)

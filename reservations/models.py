@@ -57,6 +57,8 @@ def is_overlap_error(exc):
 
 
 REASON_MAX_LENGTH = 2000
+# The cancellation reason of a pending request nobody confirmed in time.
+EXPIRED_REASON = "expired"
 
 # A virtual session's link is offered from this long before its start until its end.
 JOIN_OPENS_BEFORE = timedelta(minutes=15)
@@ -137,6 +139,11 @@ class ReservationQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def overdue(self, now):
+        """Pending requests whose hold has lapsed: cancelled by Reservation.expire, by the worker
+        or by whoever needs their time first."""
+        return self.filter(status=Status.PENDING, expires_at__lte=now)
+
     def upcoming_for(self, client, now):
         """The sessions not cancelled that are in progress or ahead, the nearest first.
 
@@ -207,6 +214,9 @@ class Reservation(models.Model):
     )
     # For the practice only: never shown to the patient nor sent by the API.
     internal_notes = models.TextField(_("internal notes"), blank=True)
+    # A pending request holds its time until then; nobody having confirmed it, it lapses
+    # (Reservation.expire). None: it waits as long as it takes.
+    expires_at = models.DateTimeField(_("request expires at"), null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -547,12 +557,57 @@ class Reservation(models.Model):
         self.attended = attended
         return None
 
-    def confirm(self, *, by, channel, now=None):
-        """PENDING becomes CONFIRMED. Returns True when this call confirmed it."""
+    @staticmethod
+    def pending_expiry(start_time, now):
+        """When a request made now lapses if nobody confirms it: PENDING_EXPIRY_HOURS from now,
+        or the session's start if that comes first."""
+        return min(now + timedelta(hours=settings.PENDING_EXPIRY_HOURS), start_time)
+
+    def expire(self, now=None):
+        """Cancel this request if its hold has lapsed and it is still pending (reason "expired",
+        by nobody, an event). Returns True when this call expired it; safe to call twice."""
         now = now or timezone.now()
         with transaction.atomic():
-            updated = Reservation.objects.filter(pk=self.pk, status=Status.PENDING).update(
-                status=Status.CONFIRMED
+            updated = (
+                Reservation.objects.overdue(now)
+                .filter(pk=self.pk)
+                .update(
+                    status=Status.CANCELLED,
+                    cancelled_at=now,
+                    cancelled_by=None,
+                    cancellation_reason=EXPIRED_REASON,
+                )
+            )
+            if updated:
+                ReservationEvent.objects.create(
+                    reservation=self,
+                    action=ReservationEvent.Action.EXPIRED,
+                    from_status=Status.PENDING,
+                    to_status=Status.CANCELLED,
+                    channel=Channel.SYSTEM,
+                    reason=EXPIRED_REASON,
+                    at=now,
+                )
+        if updated:
+            self.status, self.cancelled_at = Status.CANCELLED, now
+            self.cancelled_by, self.cancellation_reason = None, EXPIRED_REASON
+        return bool(updated)
+
+    @classmethod
+    def expire_overdue(cls, now, **filters):
+        """Expire every lapsed request matching `filters` (e.g. a professional's, before booking
+        their time): a late worker never blocks a slot. Returns how many."""
+        return sum(r.expire(now) for r in cls.objects.overdue(now).filter(**filters))
+
+    def confirm(self, *, by, channel, now=None):
+        """PENDING becomes CONFIRMED, unless its hold has lapsed. Returns True when this call
+        confirmed it."""
+        now = now or timezone.now()
+        with transaction.atomic():
+            updated = (
+                Reservation.objects.filter(pk=self.pk, status=Status.PENDING)
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .update(status=Status.CONFIRMED, expires_at=None)
             )
             if updated:
                 ReservationEvent.objects.create(
@@ -608,7 +663,7 @@ class Reservation(models.Model):
             raise
 
 
-PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled", "declined")
+PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled", "declined", "expired")
 
 
 def _jsonable(value):
@@ -629,6 +684,7 @@ class ReservationEvent(models.Model):
         RESCHEDULED = "rescheduled", _("Rescheduled")
         CHANGED = "changed", _("Changed")
         ATTENDANCE = "attendance", _("Attendance recorded")
+        EXPIRED = "expired", _("Request expired")
 
     reservation = models.ForeignKey(
         Reservation,

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.headless",
     "ninja",  # serves Swagger UI's files locally
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +250,20 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 RATELIMIT_USE_CACHE = "api"
 # With the counters unreadable, django-ratelimit lets the request through rather than refuse it.
 RATELIMIT_FAIL_OPEN = True
+
+# Background work (Django's tasks API, the django-tasks backport): tasks are rows in the database
+# and `make worker` (manage.py db_worker) runs them; several workers on several machines are safe
+# (each claims a task with SELECT … FOR UPDATE SKIP LOCKED). Tests use the same backend and run
+# the worker (`db_worker --batch`) where they need a task done: the immediate backend cannot hold a
+# task until later, and expiries and reminders are tasks for later.
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# How long a patient's pending request holds its slot when nobody confirms it.
+PENDING_EXPIRY_HOURS = env_int("PENDING_EXPIRY_HOURS", 48)
 
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)

@@ -217,6 +217,16 @@ class Reservation(models.Model):
     # A pending request holds its time until then; nobody having confirmed it, it lapses
     # (Reservation.expire). None: it waits as long as it takes.
     expires_at = models.DateTimeField(_("request expires at"), null=True, blank=True)
+    # The session this one replaced when the patient rescheduled (that one is cancelled with
+    # reason "rescheduled" in the same transaction).
+    rescheduled_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rescheduled_to",
+        verbose_name=_("rescheduled from"),
+    )
 
     objects = ReservationQuerySet.as_manager()
 

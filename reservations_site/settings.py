@@ -54,6 +54,7 @@ else:
 INSTALLED_APPS = [
     "accounts",
     "reservations",
+    "notifications",  # messages (the outbox), reminders, calendars: beside the core, never in it
     "api",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -211,6 +212,13 @@ EMAIL_BACKEND = env(
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually on port 465
+# A message that cannot be handed to the server in this long fails this attempt and is retried
+# (notifications.models.Outbox), rather than holding a worker.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 
 # Sessions live in the database, the one place that decides who is logged in. They end after two
 # weeks at the latest, or SESSION_IDLE_TIMEOUT seconds without a request
@@ -271,6 +279,8 @@ DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS",
 # The practice: its name (in emails and pages, never a host name), and how patients reach it and
 # where it is when a professional has not set their own (admin -> user -> professional profile).
 SITE_NAME = env("SITE_NAME", "Turnos")
+# Where the site is, for links in messages and calendars (sent by the worker: no request to ask).
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 PRACTICE_PHONE = env("PRACTICE_PHONE")
 PRACTICE_WHATSAPP = env("PRACTICE_WHATSAPP")
 PRACTICE_EMAIL = env("PRACTICE_EMAIL")

@@ -119,6 +119,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("language"), max_length=16, choices=settings.LANGUAGES, blank=True
     )
+    # Reminders only: messages about a change (booked, moved, cancelled) always go.
+    reminders_enabled = models.BooleanField(
+        _("email reminders"),
+        default=True,
+        help_text=_("Whether this patient gets an email reminding them of a session."),
+    )
     is_staff = models.BooleanField(
         _("staff status"),
         default=False,

@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
 from django.core.cache import cache
 
@@ -34,7 +35,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # its stand-in is the request's host ("¡Hola de parte de 127.0.0.1:8801!"). Our emails
         # speak as the practice. The domain is its name too, so no template can show a host.
         site = SimpleNamespace(name=settings.SITE_NAME, domain=settings.SITE_NAME)
-        super().send_mail(template_prefix, email, {**context, "current_site": site})
+        request = allauth_context.request
+        context = {"request": request, "email": email, **context, "current_site": site}
+        message = self.render_mail(template_prefix, email, context)
+        # Not sent here: written to the outbox (notifications), which the worker sends and
+        # retries. With the mail server down the request still succeeds, and the message goes
+        # out when the server is back. (Imported here: accounts does not depend on
+        # notifications, which builds on it; only this hand-over points the other way.)
+        from notifications.models import Outbox
+
+        Outbox.queue_rendered(message, recipient=context.get("user"))
 
     def format_email_subject(self, subject):
         # Without ACCOUNT_EMAIL_SUBJECT_PREFIX allauth would prefix the request's host.

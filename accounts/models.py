@@ -166,6 +166,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.get_full_name() or self.email
 
 
+REMINDER_CHOICES = [
+    (0, _("No reminder")),
+    (2, _("2 hours before")),
+    (24, _("24 hours before")),
+    (48, _("48 hours before")),
+]
+
+
 class ProfessionalProfile(models.Model):
     """What makes a user a professional: how patients see them and their cancellation policy."""
 
@@ -210,6 +218,19 @@ class ProfessionalProfile(models.Model):
         help_text=_(
             "New bookings wait as pending until confirmed; otherwise they are confirmed at once."
         ),
+    )
+    # Messages (notifications): when patients are reminded of a session, and whether the
+    # professional gets the day's agenda by email each morning.
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("reminder before a session"),
+        choices=REMINDER_CHOICES,
+        default=24,
+        help_text=_("When patients get an email reminding them of a confirmed session."),
+    )
+    daily_summary = models.BooleanField(
+        _("daily agenda by email"),
+        default=False,
+        help_text=_("An email each morning with the day's sessions."),
     )
 
     class Meta:

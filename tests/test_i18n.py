@@ -144,16 +144,16 @@ def used_msgids():
     """Every msgid the project's templates and Python code use (no gettext tools needed)."""
     found = set()
     call = re.compile(r"\b(?:n?gettext)\((u'(?:[^'\\]|\\.)*')")
-    templates = ROOT / "templates"
-    for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
-        for literal in call.findall(templatize(template.read_text(), origin=str(template))):
-            found.add(ast.literal_eval(literal))
+    for templates in (ROOT / "templates", ROOT / "notifications" / "templates"):
+        for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
+            for literal in call.findall(templatize(template.read_text(), origin=str(template))):
+                found.add(ast.literal_eval(literal))
     jinja = engines["jinja2"].env
     for template in (ROOT / "jinja2").rglob("*.html"):
         for _line, _function, message in jinja.extract_translations(template.read_text()):
             found.update([message] if isinstance(message, str) else message[:1])
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
-    for folder in ("accounts", "api", "reservations", "reservations_site"):
+    for folder in ("accounts", "api", "notifications", "reservations", "reservations_site"):
         for source in (ROOT / folder).rglob("*.py"):
             if "migrations" in source.parts:
                 continue

@@ -1,0 +1,233 @@
+"""The outbox: one row per message to send, written in the same transaction as the change that
+causes it, sent by the worker (notifications.tasks.send_message).
+
+A row's key is (reservation, kind, recipient, the session's start): a retry, a second worker or
+a second look at the same change never makes a second row, and a session moved to a new time
+gets new rows (a reminder at the new time) without the old ones in the way.
+
+States: pending (waiting for its time, `next_attempt_at`) -> sending (claimed by one worker
+with a conditional UPDATE) -> sent (with `sent_at` and `to`); or, when sending fails, pending
+again with a later `next_attempt_at` (backoff), and failed after the last attempt; skipped when
+the message no longer applies when its time comes (a reminder for a session cancelled or moved
+since, a patient who turned reminders off).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reservations.models import Reservation, ReservationEvent
+
+# Waits before the 2nd, 3rd, … attempt; after the last one the row is failed (the admin's
+# "retry" starts it again). 1 min + 5 min + 30 min + 2 h + 6 h: a mail server down for most of
+# a working day loses nothing.
+BACKOFF = [
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+]
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+# A row in "sending" for longer than this was claimed by a worker that died mid-send (killed,
+# machine lost): the sweep makes it pending again. Longer than any send may take
+# (EMAIL_TIMEOUT, 20 s by default).
+LEASE = timedelta(minutes=10)
+
+
+class Kind(models.TextChoices):
+    # To the patient.
+    BOOKED = "booked", _("Session booked")
+    CONFIRMED = "confirmed", _("Session confirmed")
+    DECLINED = "declined", _("Request declined")
+    CANCELLED = "cancelled", _("Session cancelled by the practice")
+    RESCHEDULED = "rescheduled", _("Session moved")
+    EXPIRED = "expired", _("Request expired")
+    REMINDER = "reminder", _("Reminder")
+    # Allauth's messages (the invitation to set a password, a password reset), rendered when
+    # asked for and kept whole on the row.
+    ACCOUNT = "account", _("Account message")
+    # To the professional.
+    NEW_REQUEST = "new_request", _("New request")
+    PATIENT_CANCELLED = "patient_cancelled", _("Cancelled by the patient")
+    PATIENT_RESCHEDULED = "patient_rescheduled", _("Moved by the patient")
+    DAILY_SUMMARY = "daily_summary", _("Daily agenda")
+
+
+class State(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    # Later: "whatsapp", "sms" — a row per channel, the same key plus the channel.
+
+
+class OutboxQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(status=State.PENDING, next_attempt_at__lte=now)
+
+    def stuck(self, now):
+        """Claimed by a worker that never finished (killed mid-send)."""
+        return self.filter(status=State.SENDING, claimed_at__lt=now - LEASE)
+
+
+class Outbox(models.Model):
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=MessageChannel.choices, default=MessageChannel.EMAIL
+    )
+    reservation = models.ForeignKey(
+        Reservation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("reservation"),
+    )
+    # The change that caused it (its reason, who made it, the old times of a move).
+    event = models.ForeignKey(
+        ReservationEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("event"),
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recipient"),
+    )
+    # The session's start this message is about (a daily summary: the day's local midnight).
+    session_start = models.DateTimeField(_("session start"), null=True, blank=True)
+    # The address: the recipient's when written, and again when sent (an email changed meanwhile
+    # is used). Account messages may go to an address with no user.
+    to = models.EmailField(_("sent to"))
+    # Account messages only: what allauth rendered, sent as it is. Session messages are rendered
+    # when sent, in the recipient's language and zone then, from notifications/templates/.
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    html = models.TextField(_("HTML"), blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A session's message exists once. (Rows without a reservation are not bound by it:
+            # NULLs are distinct.)
+            models.UniqueConstraint(
+                fields=["reservation", "kind", "recipient", "session_start", "channel"],
+                name="outbox_once_per_session",
+            ),
+            # A daily summary exists once per professional and day.
+            models.UniqueConstraint(
+                fields=["kind", "recipient", "session_start", "channel"],
+                condition=Q(reservation__isnull=True, kind="daily_summary"),
+                name="outbox_once_per_day",
+            ),
+        ]
+        indexes = [
+            # The sweep: due pending rows, stuck sending rows.
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_status_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.to}"
+
+    def claim(self, now):
+        """Take this row for sending: pending and due -> sending, by one conditional UPDATE, so
+        of two workers (or a retry and the sweep) exactly one gets it. True if this call did."""
+        claimed = (
+            Outbox.objects.due(now)
+            .filter(pk=self.pk)
+            .update(status=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        )
+        if claimed:
+            self.refresh_from_db()
+        return bool(claimed)
+
+    def _finish(self, **fields):
+        # Only the claim that is still ours: a row the sweep gave to another worker meanwhile
+        # (lease expired) is not overwritten.
+        return bool(
+            Outbox.objects.filter(
+                pk=self.pk, status=State.SENDING, claimed_at=self.claimed_at
+            ).update(**fields)
+        )
+
+    def mark_sent(self, now, to):
+        return self._finish(status=State.SENT, sent_at=now, to=to, last_error="")
+
+    def mark_skipped(self, why):
+        return self._finish(status=State.SKIPPED, last_error=why)
+
+    def mark_failed_attempt(self, now, error):
+        """A failed try: pending again after the backoff, or failed after MAX_ATTEMPTS. Returns
+        when to try again, or None."""
+        error = error[:2000]
+        if self.attempts >= MAX_ATTEMPTS:
+            self._finish(status=State.FAILED, last_error=error)
+            return None
+        retry_at = now + BACKOFF[self.attempts - 1]
+        self._finish(status=State.PENDING, next_attempt_at=retry_at, last_error=error)
+        return retry_at
+
+    @classmethod
+    def queue_rendered(cls, message, *, recipient=None):
+        """Queue a message rendered elsewhere (allauth's password reset, the invitation to set a
+        password): kept whole, and tried once at once, since someone is waiting for it in their
+        inbox. When that try fails (the mail server is down) the request goes on as usual and the
+        worker retries it with the backoff, like any other row."""
+        from .tasks import deliver
+
+        html = next((body for body, kind in message.alternatives if kind == "text/html"), "")
+        now = timezone.now()
+        row = cls.objects.create(
+            kind=Kind.ACCOUNT,
+            recipient=recipient if getattr(recipient, "pk", None) else None,
+            to=message.to[0],
+            subject=message.subject[:300],
+            body=message.body,
+            html=html,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        if row.claim(now):
+            deliver(row)
+        return row
+
+    @classmethod
+    def retry(cls, rows, now):
+        """The admin's action: failed rows start again, with a full set of attempts."""
+        with transaction.atomic():
+            ids = list(rows.filter(status=State.FAILED).values_list("pk", flat=True))
+            cls.objects.filter(pk__in=ids, status=State.FAILED).update(
+                status=State.PENDING, attempts=0, next_attempt_at=now
+            )
+        return ids

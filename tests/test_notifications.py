@@ -1,0 +1,215 @@
+"""Each change to a reservation sends its messages exactly once, through the outbox: written with
+the change, sent by the worker (its task called here, as tests/test_pending_expiry.py does), in
+the recipient's language and zone, with the session's .ics."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django_tasks_db.models import DBTaskResult
+from icalendar import Calendar
+
+from notifications.models import Kind, Outbox, State
+from notifications.tasks import send_message, sweep_once
+from reservations.models import Reservation
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def run_due_tasks():
+    """The worker's pass over what is due now (each task's function called here). Returns how many
+    ran."""
+    ran = 0
+    while True:
+        rows = [r for r in DBTaskResult.objects.ready() if r.task_path.startswith("notifications.")]
+        rows = [r for r in rows if r.task_path != "notifications.tasks.sweep"]
+        if not rows:
+            return ran
+        for row in rows:
+            DBTaskResult.objects.filter(pk=row.pk).update(status="SUCCESSFUL")
+            send_message.call(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+            ran += 1
+
+
+def book(patient, professional, start, status="CONFIRMED", by=None, minutes=45):
+    return Reservation.book(
+        by=by or patient,
+        channel="page",
+        client=patient,
+        professional=professional,
+        start_time=start,
+        end_time=start + timedelta(minutes=minutes),
+        status=status,
+    )
+
+
+def ics_of(message, index=0):
+    name, payload, mimetype = message.attachments[index]
+    return Calendar.from_ical(payload), mimetype
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
+
+
+def test_a_booking_sends_the_patient_one_message_with_its_ics(
+    patient, professional, frozen_now, on_commit
+):
+    with on_commit():
+        r = book(patient, professional, NOW + timedelta(days=7))
+    run_due_tasks()
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["lucia@example.com"]
+    assert message.from_email == "Turnos <no-reply@turnos.example>"
+    assert message.subject == "Tu turno con Lic. Carolina Gómez está reservado"
+    assert "martes 17 de marzo, 12:00 – 12:45 (45 min)" in message.body
+    assert f"http://127.0.0.1:8000/reservations/{r.pk}/" in message.body
+    html = message.alternatives[0][0]
+    assert "martes 17 de marzo, 12:00 – 12:45 (45 min)" in html
+    calendar, mimetype = ics_of(message)
+    assert mimetype.startswith("text/calendar; method=REQUEST")
+    event = calendar.events[0]
+    assert calendar["METHOD"] == "REQUEST"
+    assert event["UID"] == f"{r.pk}@turnos"
+    assert event["SEQUENCE"] == 0
+    assert event.start == NOW + timedelta(days=7)
+    assert str(event.start.tzinfo) == "America/Argentina/Buenos_Aires"
+    row = Outbox.objects.get(kind=Kind.BOOKED)
+    assert (row.status, row.sent_at, row.to, row.attempts) == (
+        State.SENT,
+        NOW,
+        "lucia@example.com",
+        1,
+    )
+    # The reminder waits for its time.
+    assert Outbox.objects.get(kind=Kind.REMINDER).status == State.PENDING
+    # Running the worker again sends nothing more.
+    assert run_due_tasks() == 0 and len(mail.outbox) == 1
+
+
+def test_a_pending_request_tells_the_patient_and_the_professional(
+    patient, professional, frozen_now, on_commit
+):
+    with on_commit():
+        book(patient, professional, NOW + timedelta(days=7), status="PENDING")
+    run_due_tasks()
+    by_to = {m.to[0]: m for m in mail.outbox}
+    assert len(mail.outbox) == 2
+    assert by_to["lucia@example.com"].subject == "Tu pedido de turno con Lic. Carolina Gómez"
+    assert "Está pendiente" in by_to["lucia@example.com"].body
+    assert by_to["gomez@example.com"].subject.startswith("Pedido nuevo: Lucía, martes 17 de marzo")
+    assert not Outbox.objects.filter(kind=Kind.REMINDER).exists()  # not confirmed yet
+
+
+@pytest.mark.parametrize(
+    "change, kind, to, method, words",
+    [
+        ("confirm", Kind.CONFIRMED, "lucia@example.com", "REQUEST", "confirmó tu turno"),
+        ("decline", Kind.DECLINED, "lucia@example.com", "CANCEL", "Motivo: Agenda completa"),
+        ("practice_cancel", Kind.CANCELLED, "lucia@example.com", "CANCEL", "Motivo: Enfermedad"),
+        ("patient_cancel", Kind.PATIENT_CANCELLED, "gomez@example.com", "CANCEL", "canceló su"),
+        ("move", Kind.RESCHEDULED, "lucia@example.com", "REQUEST", "pasó del martes 17"),
+        ("expire", Kind.EXPIRED, "lucia@example.com", "CANCEL", "no se confirmó a tiempo"),
+    ],
+)
+def test_each_change_sends_exactly_one_message(
+    patient, professional, staff, frozen_now, on_commit, change, kind, to, method, words
+):
+    r = book(patient, professional, NOW + timedelta(days=7), status="PENDING")
+    Outbox.objects.all().delete()
+    with on_commit():
+        if change == "confirm":
+            assert r.confirm(by=professional, channel="agenda")
+        elif change == "decline":
+            assert r.decline(by=professional, channel="agenda", reason="Agenda completa") is None
+        elif change == "practice_cancel":
+            assert r.cancel(by=staff, channel="admin", by_staff=True, reason="Enfermedad") is None
+        elif change == "patient_cancel":
+            assert r.cancel(by=patient, channel="page", reason="Viaje") is None
+        elif change == "move":
+            r.start_time += timedelta(days=1)
+            r.end_time += timedelta(days=1)
+            r.change(["start_time", "end_time"], by=staff, channel="admin")
+        elif change == "expire":
+            with time_machine.travel(r.expires_at, tick=False):
+                assert r.expire()
+    with time_machine.travel(r.expires_at if change == "expire" else NOW, tick=False):
+        run_due_tasks()
+        run_due_tasks()
+    assert [m.to[0] for m in mail.outbox] == [to]
+    message = mail.outbox[0]
+    assert words in message.body, message.body
+    calendar, mimetype = ics_of(message)
+    assert calendar["METHOD"] == method and f"method={method}" in mimetype
+    assert calendar.events[0]["SEQUENCE"] == 1
+    assert Outbox.objects.get(kind=kind).status == State.SENT
+
+
+def test_messages_speak_the_recipients_language_and_zone(
+    patient, professional, frozen_now, on_commit
+):
+    patient.language, patient.time_zone = "en", "Europe/Madrid"
+    patient.save()
+    with on_commit():
+        book(patient, professional, NOW + timedelta(days=7))
+    run_due_tasks()
+    message = mail.outbox[0]
+    assert message.subject == "Your session with Lic. Carolina Gómez is booked"
+    assert "Tuesday, March 17, 16:00 – 16:45 (45 min)" in message.body
+    assert str(ics_of(message)[0].events[0].start.tzinfo) == "Europe/Madrid"
+
+
+def test_nothing_is_sent_about_a_session_that_has_ended(patient, professional, frozen_now):
+    book(patient, professional, NOW - timedelta(days=2))
+    assert not Outbox.objects.exists()
+
+
+def test_a_change_rolled_back_leaves_no_message(patient, professional, frozen_now):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        book(patient, professional, NOW + timedelta(days=7))
+        raise RuntimeError
+    assert not Outbox.objects.exists()
+
+
+def test_the_sweep_sends_what_a_lost_task_never_did(patient, professional, frozen_now, on_commit):
+    # The worker was killed between the change and the send: its task row is gone.
+    with on_commit():
+        book(patient, professional, NOW + timedelta(days=7))
+    DBTaskResult.objects.all().delete()
+    with time_machine.travel(NOW + timedelta(minutes=3), tick=False):
+        assert len(sweep_once(NOW + timedelta(minutes=3))) == 1
+        run_due_tasks()
+        sweep_once(NOW + timedelta(minutes=4))
+        run_due_tasks()
+    assert len(mail.outbox) == 1
+
+
+def test_a_row_stuck_in_sending_past_the_lease_is_sent_once_more(
+    patient, professional, frozen_now, on_commit
+):
+    with on_commit():
+        book(patient, professional, NOW + timedelta(days=7))
+    row = Outbox.objects.get(kind=Kind.BOOKED)
+    assert row.claim(NOW)  # a worker took it and died before sending
+    DBTaskResult.objects.all().delete()
+    with time_machine.travel(NOW + timedelta(minutes=9), tick=False):
+        assert sweep_once(NOW + timedelta(minutes=9)) == set()  # inside the lease: left alone
+    later = NOW + timedelta(minutes=11)
+    with time_machine.travel(later, tick=False):
+        assert sweep_once(later) == {row.pk}
+        run_due_tasks()
+        sweep_once(later)
+        run_due_tasks()
+    assert len(mail.outbox) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (State.SENT, 2)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "reservations",
     "notifications",  # messages (the outbox), reminders, calendars: beside the core, never in it
+    "calendars",  # the calendar feed and each session's .ics: beside the core, never in it
     "api",
     "django.contrib.admin",
     "django.contrib.auth",

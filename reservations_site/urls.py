@@ -23,4 +23,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("reservations.urls")),
     path("", include("accounts.urls")),
+    path("", include("calendars.urls")),
 ]

@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .models import ZONE_REGIONS, User, zone_label, zone_region
+from .models import ZONE_REGIONS, ProfessionalProfile, User, zone_label, zone_region
 
 # What patients here pick, after the site's own zone and before their current one: Argentina's
 # big cities, the neighbours and a few more of Latin America, and Spain.
@@ -154,9 +154,19 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["time_zone"]
+        fields = ["time_zone", "reminders_enabled"]
+        labels = {"reminders_enabled": _("Email reminders")}
+        help_texts = {
+            "reminders_enabled": _(
+                "An email before each session. Messages about a change (booked, confirmed, "
+                "moved, cancelled) always arrive."
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = language_choices()
         self.fields["language"].initial = translation.get_language()
+        # Reminders are a patient's: professionals get their agenda, not reminders.
+        if ProfessionalProfile.objects.filter(user=self.instance).exists():
+            del self.fields["reminders_enabled"]

@@ -1,14 +1,18 @@
-"""The preferences page: a zone found by its city, with its offset now, and the language."""
+"""The preferences page: a zone found by its city, with its offset now, the language, email
+reminders and the calendar link."""
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.test import Client
 
 from accounts.forms import _zone_table
 from accounts.models import zone_label, zone_offset
+from calendars.models import FeedToken
 
 from .conftest import CSRF_TOKEN, NOW, csrf_client
 
@@ -199,7 +203,8 @@ def test_saving_english_speaks_english_from_then_on(patient):
     assert "Listo. Ahora ves los horarios en hora de Madrid." in html
 
 
-def test_the_cookie_is_the_one_the_footers_switcher_sets(patient):
+def test_the_cookie_is_the_one_the_footers_switcher_sets(patient, frozen_now):
+    # Frozen: both cookies expire a year from "now", which must be the same second for both.
     ours = save(csrf_client(patient), time_zone="Europe/Madrid", language="en")
     footers = csrf_client(patient).post(
         "/i18n/setlang/", {"language": "en", "next": "/", "csrfmiddlewaretoken": CSRF_TOKEN}
@@ -271,3 +276,98 @@ def test_anonymous_is_sent_to_log_in(db):
     for r in (client.get("/preferences/"), save(client, time_zone="Europe/Madrid")):
         assert r.status_code == 302
         assert r["Location"] == "/accounts/login/?next=/preferences/"
+
+
+# Email reminders
+
+
+def test_a_patient_turns_reminders_off_and_on(patient):
+    client = csrf_client(patient)
+    assert patient.reminders_enabled is True
+    assert 'name="reminders_enabled"' in page(client)
+    # An unchecked box is absent from the form: off.
+    assert save(client, time_zone="Europe/Madrid").status_code == 302
+    patient.refresh_from_db()
+    assert (patient.reminders_enabled, patient.time_zone) == (False, "Europe/Madrid")
+    save(client, time_zone="Europe/Madrid", reminders_enabled="on")
+    patient.refresh_from_db()
+    assert patient.reminders_enabled is True
+
+
+def test_the_reminders_switch_says_changes_always_arrive(patient):
+    html = page(csrf_client(patient))
+    assert '<label for="id_reminders_enabled">Recordatorios por email</label>' in html
+    assert (
+        "Los avisos de cambios (reservado, confirmado, movido, cancelado) llegan siempre." in html
+    )
+
+
+def test_a_professional_has_no_reminders_switch(professional):
+    client = csrf_client(professional)
+    assert 'name="reminders_enabled"' not in page(client)
+    save(client, time_zone="Europe/Madrid")
+    professional.refresh_from_db()
+    assert professional.reminders_enabled is True
+
+
+# The calendar link
+
+
+def feed_links(html):
+    return re.findall(r"(?:http|webcal)://testserver/calendar/[A-Za-z0-9_-]+\.ics", html)
+
+
+def test_the_page_shows_the_calendar_link_to_copy_and_open(patient, frozen_now):
+    html = page(csrf_client(patient))
+    token = FeedToken.objects.get(user=patient, revoked_at=None).token
+    assert feed_links(html) == [
+        f"http://testserver/calendar/{token}.ics",
+        f"webcal://testserver/calendar/{token}.ics",
+    ]
+    assert "readonly" in html and 'data-copy="calendar-url"' in html
+    assert "Copiar" in html and "Generar un enlace nuevo" in html
+    assert "Creado el martes 10 de marzo de 2026." in html
+    # The same link on every visit: seeing it does not change it.
+    assert feed_links(page(csrf_client(patient)))[0] == f"http://testserver/calendar/{token}.ics"
+    assert FeedToken.objects.filter(user=patient).count() == 1
+
+
+def test_a_new_link_revokes_the_old_one(patient, frozen_now):
+    client = csrf_client(patient)
+    old_url = feed_links(page(client))[0].removeprefix("http://testserver")
+    assert Client().get(old_url).status_code == 200
+
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        response = client.post("/calendar/new/", {"csrfmiddlewaretoken": CSRF_TOKEN})
+    assert response.status_code == 302
+    assert response["Location"] == "/preferences/#calendar"
+
+    old, new = FeedToken.objects.filter(user=patient).order_by("created_at")
+    assert old.revoked_at == NOW + timedelta(hours=1)
+    assert new.revoked_at is None and new.created_at == NOW + timedelta(hours=1)
+    html = page(client)
+    assert "Tu calendario tiene un enlace nuevo. El anterior ya no funciona" in html
+    new_url = feed_links(html)[0].removeprefix("http://testserver")
+    assert new_url != old_url
+    assert Client().get(old_url).status_code == 404
+    assert Client().get(new_url).status_code == 200
+
+
+def test_a_new_link_needs_the_csrf_token(patient):
+    link = FeedToken.for_user(patient)
+    assert csrf_client(patient).post("/calendar/new/").status_code == 403
+    assert list(FeedToken.objects.filter(user=patient)) == [link]
+    assert FeedToken.objects.get().revoked_at is None
+
+
+def test_a_new_link_rejects_get(patient):
+    link = FeedToken.for_user(patient)
+    assert csrf_client(patient).get("/calendar/new/").status_code == 405
+    assert FeedToken.objects.get().pk == link.pk
+
+
+def test_anonymous_cannot_make_a_link(db):
+    response = csrf_client().post("/calendar/new/", {"csrfmiddlewaretoken": CSRF_TOKEN})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert not FeedToken.objects.exists()

@@ -1,5 +1,8 @@
 from django import template
 from django.urls import reverse
+from django.utils import timezone
+
+from reservations.templatetags.turnos import long_date
 
 from ..models import FeedToken
 
@@ -19,6 +22,7 @@ def calendar_feed(context):
     url = request.build_absolute_uri(reverse("calendar_feed", args=[token])) if token else ""
     return {
         "link": link,
+        "created": long_date(timezone.localtime(link.created_at).date()),
         "url": url,
         "webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
         "csrf_token": context.get("csrf_token"),

@@ -83,4 +83,26 @@
   document.addEventListener("htmx:sendError", function () {
     flash(document.body.dataset.msgNetworkError || "No connection. Nothing was changed; please try again.", "error");
   });
+
+  // "Copy" beside a read-only field (the calendar link on /preferences/). The button stays
+  // hidden where the clipboard cannot be written (no JavaScript, an insecure origin): the
+  // field's text can still be selected and copied. The result is read out from a status line.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.dataset.copy);
+    var status = document.getElementById(button.dataset.copy + "-status");
+    if (!field || !navigator.clipboard || !window.isSecureContext) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(
+        function () {
+          if (status) status.textContent = button.dataset.copied;
+        },
+        function () {
+          field.focus();
+          field.select();
+          if (status) status.textContent = button.dataset.copyFailed;
+        }
+      );
+    });
+  });
 })();

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
@@ -43,6 +44,9 @@ def book(patient, professional, start, status="CONFIRMED", by=None, minutes=45):
         start_time=start,
         end_time=start + timedelta(minutes=minutes),
         status=status,
+        expires_at=Reservation.pending_expiry(start, timezone.now())
+        if status == "PENDING"
+        else None,
     )
 
 

@@ -152,6 +152,8 @@ class PreferencesForm(forms.ModelForm):
         help_text=_("The language of these pages, in this browser."),
     )
 
+    field_order = ["time_zone", "language", "reminders_enabled"]
+
     class Meta:
         model = User
         fields = ["time_zone", "reminders_enabled"]

@@ -7,8 +7,9 @@ transaction that wrote the event: the rows are committed with the change or not 
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from reservations.models import ReservationEvent, Status
+from reservations.models import Channel, ReservationEvent, Status
 
 from .models import Kind, Outbox, State
 
@@ -18,6 +19,8 @@ Action = ReservationEvent.Action
 RESCHEDULED_REASON = "rescheduled"
 # Kinds about a session that is off: their .ics says METHOD:CANCEL.
 CANCEL_KINDS = (Kind.CANCELLED, Kind.DECLINED, Kind.EXPIRED, Kind.PATIENT_CANCELLED)
+# A change recorded as having happened longer ago than this is a record, not news.
+AFTER_THE_FACT = timedelta(hours=1)
 
 
 def reminder_hours(reservation):
@@ -33,9 +36,20 @@ def reminder_due(reservation):
 
 
 def messages_for(event, reservation, now):
-    """The Outbox rows (unsaved) that `event` causes. Nothing about a session that has ended:
-    records made after the fact (a session entered late, attendance) tell nobody."""
-    if reservation.end_time <= now:
+    """The Outbox rows (unsaved) that `event` causes.
+
+    Records made after the fact tell nobody: a change dated in the past (more than AFTER_THE_FACT
+    ago), anything about a session that has ended, and sessions written by the system rather
+    than booked by someone (an import, the demo's `seed_demo`). A request the system expires is
+    news, and is told.
+    """
+    if reservation.end_time <= now or event.at < timezone.now() - AFTER_THE_FACT:
+        return []
+    if (
+        event.action == Action.CREATED
+        and event.channel == Channel.SYSTEM
+        and event.actor_id is None
+    ):
         return []
     patient, professional = reservation.client, reservation.professional
     by_patient = event.actor_id is not None and event.actor_id == reservation.client_id

@@ -176,6 +176,24 @@ def test_nothing_is_sent_about_a_session_that_has_ended(patient, professional, f
     assert not Outbox.objects.exists()
 
 
+def test_records_made_after_the_fact_tell_nobody(patient, professional, frozen_now):
+    # The demo's sessions and imports: written by the system, not booked by someone.
+    Reservation.book(
+        by=None,
+        channel="system",
+        client=patient,
+        professional=professional,
+        start_time=NOW + timedelta(days=7),
+        end_time=NOW + timedelta(days=7, minutes=45),
+        status="CONFIRMED",
+    )
+    # A cancel recorded as of last week.
+    r = book(patient, professional, NOW + timedelta(days=8))
+    Outbox.objects.all().delete()
+    assert r.cancel(by=patient, channel="page", now=NOW - timedelta(days=7)) is None
+    assert not Outbox.objects.exists()
+
+
 def test_a_change_rolled_back_leaves_no_message(patient, professional, frozen_now):
     from django.db import transaction
 

@@ -86,9 +86,11 @@ class Outbox(models.Model):
     channel = models.CharField(
         _("channel"), max_length=16, choices=MessageChannel.choices, default=MessageChannel.EMAIL
     )
+    # Reservations and their events are never deleted (PROTECT elsewhere); only the demo's reset
+    # (seed_demo --reset) deletes its own sessions, and their messages go with them.
     reservation = models.ForeignKey(
         Reservation,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="messages",
@@ -97,7 +99,7 @@ class Outbox(models.Model):
     # The change that caused it (its reason, who made it, the old times of a move).
     event = models.ForeignKey(
         ReservationEvent,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="+",

@@ -54,6 +54,7 @@ else:
 INSTALLED_APPS = [
     "accounts",
     "reservations",
+    "scheduling",
     "api",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "reservations",
     "scheduling",
+    "series",
     "api",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -262,6 +263,9 @@ TASKS = {
         "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# A weekly series' sessions are created this far ahead; the worker extends them daily.
+SERIES_HORIZON_WEEKS = env_int("SERIES_HORIZON_WEEKS", 12)
 
 # How long a patient's pending request holds its slot when nobody confirms it.
 PENDING_EXPIRY_HOURS = env_int("PENDING_EXPIRY_HOURS", 48)

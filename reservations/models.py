@@ -281,8 +281,9 @@ class Reservation(models.Model):
         reservation.full_clean()
         return reservation.insert(by=by, channel=channel)
 
-    def insert(self, *, by, channel):
-        """Write this validated, new reservation with its "created" event.
+    def insert(self, *, by, channel, changes=None):
+        """Write this validated, new reservation with its "created" event (`changes`: what the
+        event records besides, e.g. {"rescheduled_from": id}).
 
         Two overlapping inserts check each other's uncommitted rows under two exclusion
         constraints and can deadlock; PostgreSQL aborts one. Trying again then meets the
@@ -298,6 +299,7 @@ class Reservation(models.Model):
                         to_status=self.status,
                         actor=by,
                         channel=channel,
+                        changes=changes or {},
                         at=self.created_at,
                     )
                 return self
@@ -309,6 +311,14 @@ class Reservation(models.Model):
                 if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != "40P01":
                     raise
         raise AssertionError("unreachable")
+
+    @property
+    def moved_to(self):
+        """The session this one was rescheduled to, or None."""
+        try:
+            return self.rescheduled_to
+        except Reservation.DoesNotExist:
+            return None
 
     @property
     def duration(self):

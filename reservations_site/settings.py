@@ -270,6 +270,14 @@ SERIES_HORIZON_WEEKS = env_int("SERIES_HORIZON_WEEKS", 12)
 # How long a patient's pending request holds its slot when nobody confirms it.
 PENDING_EXPIRY_HOURS = env_int("PENDING_EXPIRY_HOURS", 48)
 
+# Patients booking online (scheduling/booking.py): whether they may book any professional with
+# working hours, or only those they have already seen; how many requests a patient may have
+# waiting for one professional's confirmation; and how many bookings and reschedules a patient
+# may make (the API has its own API_RATE_LIMIT).
+BOOKING_OPEN_TO_ALL = env_bool("BOOKING_OPEN_TO_ALL", True)
+BOOKING_MAX_PENDING = env_int("BOOKING_MAX_PENDING", 1)
+BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "10/h")
+
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)
 

@@ -22,5 +22,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("reservations.urls")),
+    path("", include("scheduling.urls")),
     path("", include("accounts.urls")),
 ]

@@ -71,9 +71,9 @@ class Series(models.Model):
     interval_weeks = models.PositiveSmallIntegerField(
         _("every (weeks)"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
-    starts_on = models.DateField(_("from"))
+    starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(
-        _("until"), null=True, blank=True, help_text=_("The last date a session may fall on.")
+        _("ends on"), null=True, blank=True, help_text=_("The last date a session may fall on.")
     )
     count = models.PositiveIntegerField(
         _("number of sessions"),

@@ -121,7 +121,7 @@ class BrowserSessionAuth(SessionAuth):
     """The logged-in browser's session cookie; unsafe methods need the X-CSRFToken header."""
 
     openapi_description = (
-        "The site's session cookie (log in at /accounts/login/). DELETE also needs the "
+        "The site's session cookie (log in at /accounts/login/). POST and DELETE also need the "
         f"`X-CSRFToken` header carrying the `{settings.CSRF_COOKIE_NAME}` cookie's value."
     )
 

@@ -5,6 +5,7 @@ clock time on both sides of a summer change, and no double booking when a bookin
 
 import zoneinfo
 from datetime import date, datetime, time, timedelta
+from time import sleep
 
 import pytest
 import time_machine
@@ -485,3 +486,89 @@ def test_every_message_of_the_series_app_is_translated():
             used.add(ast.literal_eval(literal))
     assert len(used) > 50
     assert sorted(used - translated) == []
+
+
+# A booking racing a series, for real (PostgreSQL, threads, committed transactions)
+
+
+def run_together(*calls):
+    """Run the calls in threads released at the same instant; return what each returned or
+    raised, in order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+
+    def wrapped(call):
+        try:
+            barrier.wait(timeout=10)
+            return call()
+        except ValidationError as exc:
+            return exc
+        finally:
+            connection.close()  # each thread has its own connection
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [f.result(timeout=60) for f in [pool.submit(wrapped, c) for c in calls]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_racing_a_series_for_one_slot_leaves_exactly_one(
+    patient, other_patient, professional, staff
+):
+    today = timezone.localdate()
+    for round_ in range(5):
+        # Inside the horizon, and each round's dates clear of the others'.
+        first = today + timedelta(days=7 + 14 * round_)
+        fields = {
+            "client": patient,
+            "professional": professional,
+            "weekday": first.weekday(),
+            "local_time": time(18, 0),
+            "minutes": 45,
+            "session_modality": "Virtual",
+            "starts_on": first,
+            "count": 2,
+        }
+        # The booking wants the series' second date, 15 minutes in.
+        start = datetime.combine(first + timedelta(weeks=1), time(18, 15), tzinfo=BA)
+        # The booking starts a little later each round, so that each side gets to win.
+        delay = [0, 0.03, 0.06, 0.12, 0.3][round_]
+        series_result, booking_result = run_together(
+            lambda f=fields: create_series(**f, by=staff, channel="admin"),
+            lambda s=start, d=delay: (
+                sleep(d)
+                or Reservation.book(
+                    by=other_patient,
+                    channel="page",
+                    client=other_patient,
+                    professional=professional,
+                    start_time=s,
+                    end_time=s + timedelta(minutes=45),
+                    status="CONFIRMED",
+                )
+            ),
+        )
+        series_won = isinstance(series_result, Series)
+        booking_won = isinstance(booking_result, Reservation)
+        assert series_won != booking_won, (series_result, booking_result)
+        if series_won:
+            assert series_result.occurrences.count() == 2
+            assert isinstance(booking_result, ValidationError)
+        else:
+            # Refused with the clash listed; nothing of the series written.
+            assert isinstance(series_result, SeriesClash)
+            assert [p.index for p in series_result.clashing] == [1]
+            assert not Series.objects.filter(starts_on=first).exists()
+        near = Reservation.objects.active().filter(
+            professional=professional,
+            start_time__lt=start + timedelta(minutes=45),
+            end_time__gt=start,
+        )
+        assert near.count() == 1
+    # No double booking anywhere.
+    for r in Reservation.objects.active():
+        assert not r.overlapping().exists()

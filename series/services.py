@@ -77,4 +77,4 @@ def schedule_extension():
     transaction commits."""
     from .tasks import ensure_scheduled
 
-    transaction.on_commit(ensure_scheduled)
+    transaction.on_commit(ensure_scheduled, robust=True)

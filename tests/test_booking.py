@@ -1,6 +1,7 @@
 """A patient books a session from the dashboard: a professional, a week of free slots, the
 modality, confirm. HTTP tests with CSRF enforced, the database checked after each."""
 
+import io
 from datetime import date, datetime, time, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -304,3 +305,21 @@ def test_booking_is_throttled(patient, professional, hours, frozen_now, settings
 def test_the_event_says_the_page_booked_it(patient, professional, hours, frozen_now):
     post_booking(csrf_client(patient), professional, at(MONDAY, 12))
     assert ReservationEvent.objects.get().channel == "page"
+
+
+def test_the_demo_professionals_can_be_booked(db):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.models import User
+    from scheduling.slots import free_slots
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # the hours are set once
+    now = timezone.now()
+    today = timezone.localdate()
+    for email, approval in [("lic.gomez@turnos.example", True), ("dr.ruiz@turnos.example", False)]:
+        pro = User.objects.get(email=email)
+        assert pro.professional_profile.requires_approval is approval
+        assert pro.working_hours.count() in (9, 2)
+        assert free_slots(pro, today, today + timedelta(days=14), now=now)

@@ -102,6 +102,8 @@ def _week_context(request, professional, now, *, week=None, moving=None):
     days = []
     for offset in range(7):
         day = week + timedelta(days=offset)
+        if day < today:  # days gone by are not offered, nor shown
+            continue
         noon = datetime.combine(day, time(12), tzinfo=zone)
         days.append({"date": day, "label": turn_day(noon, now), "slots": by_day.get(day, [])})
     last_day = timezone.localtime(_horizon(professional, now)).date()

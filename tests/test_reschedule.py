@@ -124,7 +124,7 @@ def test_moving_creates_the_new_session_and_cancels_the_old_one(patient, session
     # Each page says where the other is.
     new_page = client.get(r["Location"]).content.decode()
     assert "Tu turno cambió de horario. Tu profesional va a confirmar el nuevo." in new_page
-    assert "Pedido al cambiar de horario otro turno" in new_page
+    assert "Pedido al cambiar el horario de un turno" in new_page
     old_page = client.get(f"/reservations/{session.pk}/").content.decode()
     assert "Lo cambiaste a otro horario" in old_page
     assert f'href="/reservations/{new.pk}/"' in old_page

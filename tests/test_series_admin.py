@@ -229,3 +229,20 @@ def test_the_digest_changes_with_any_date_or_clash(form, clash, frozen_now):
     assert plan_digest(plan) != plan_digest(plan[:-1])
     moved = [plan[0]._replace(start=plan[0].start + timedelta(minutes=30)), *plan[1:]]
     assert plan_digest(plan) != plan_digest(moved)
+
+
+def test_the_list_and_the_page_show_the_rule_and_what_the_worker_skipped(
+    admin, series, other_patient, make_reservation
+):
+    import time_machine
+
+    from series.services import extend_all_series
+
+    make_reservation(other_patient, at("2026-06-02", 18))  # taken before the worker got there
+    with time_machine.travel(at("2026-03-17", 12), tick=False):
+        extend_all_series()
+        listing = admin.get("/admin/series/series/").content.decode()
+        page = admin.get(f"/admin/series/series/{series.pk}/change/").content.decode()
+    assert "Semanal · martes 18:00" in listing and "Lucía" in listing
+    assert "Nadie: la encontró el proceso automático, para revisar" in page
+    assert "Sesión del profesional con Martín" in page

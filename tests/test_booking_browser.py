@@ -2,7 +2,7 @@
 links and forms only, under the site's strict CSP. Screenshots: booking-*.png (SCREENSHOT_DIR;
 `SCREENSHOT_DIR=docs/screenshots` writes the documentation's)."""
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from reservations.models import Reservation
 from scheduling.models import WorkingHours
 
 from .browser import ConsoleErrors, enter, launch, screenshot
+from .test_a11y import axe_violations
 from .test_browser import PHONE, SMALL_TARGETS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,6 +51,7 @@ def hours(professional):
 
 
 def fits(page):
+    """No sideways scrolling, no small targets."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], (page.url, width)
     assert page.evaluate(SMALL_TARGETS_JS) == []
@@ -120,3 +122,36 @@ def test_a_patient_books_moves_and_cancels_on_a_phone(phone, live_server, patien
     moved.refresh_from_db()
     assert moved.status == "CANCELLED"
     assert page.console.csp_violations() == []
+
+
+def test_the_booking_pages_pass_axe(browser, live_server, patient, professional, hours):
+    from django.utils import timezone
+
+    from scheduling.slots import free_slots
+
+    today = timezone.localdate()
+    slot = free_slots(professional, today, today + timedelta(days=14), now=timezone.now())[0]
+    session = Reservation.objects.create(
+        client=patient,
+        professional=professional,
+        start_time=slot.start + timedelta(days=7),
+        end_time=slot.end + timedelta(days=7),
+        status="CONFIRMED",
+    )
+    start = slot.start.strftime("%Y-%m-%dT%H:%MZ")
+    # bypass_csp only so that axe (tests/assets) can be injected, as in test_a11y.py.
+    for viewport in (PHONE, {"width": 1280, "height": 900}):
+        context = browser.new_context(viewport=viewport, locale="es-AR", bypass_csp=True)
+        page = context.new_page()
+        enter(page, live_server, path=None)
+        for path in (
+            "/book/",
+            f"/book/{professional.pk}/",
+            f"/book/{professional.pk}/confirm/?start={start}",
+            f"/reservations/{session.pk}/reschedule/",
+            f"/reservations/{session.pk}/reschedule/confirm/?start={start}",
+        ):
+            page.goto(f"{live_server.url}{path}")
+            serious = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+            assert serious == [], (path, viewport, serious)
+        context.close()

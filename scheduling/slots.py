@@ -130,7 +130,10 @@ def free_slots(professional, start_date, end_date, *, now, patient=None, zone=No
     hi = min(datetime.combine(end_date + timedelta(days=1), time(), tzinfo=zone), latest)
 
     widest_break = timedelta(minutes=max(h.buffer_minutes for h in hours))
-    busy = _busy(professional, patient, lo - widest_break, hi + widest_break, now, exclude)
+    busy = _by_day(
+        _busy(professional, patient, lo - widest_break, hi + widest_break, now, exclude),
+        widest_break,
+    )
 
     by_weekday = {}
     for h in hours:
@@ -162,8 +165,24 @@ def free_slots(professional, start_date, end_date, *, now, patient=None, zone=No
     return [found[start] for start in sorted(found)]
 
 
+def _by_day(busy, widest_break):
+    """The busy times by the UTC days they touch (break included), so that each slot is checked
+    against its own day's, not against a full calendar's."""
+    days = {}
+    for item in busy:
+        busy_start, busy_end, _kind = item
+        day = (busy_start - widest_break).date()
+        while day <= (busy_end + widest_break).date():
+            days.setdefault(day, []).append(item)
+            day += timedelta(days=1)
+    return days
+
+
 def _blocked(start, end, gap, busy):
-    for busy_start, busy_end, kind in busy:
+    near = busy.get(start.date(), [])
+    if end.date() != start.date():
+        near = near + busy.get(end.date(), [])
+    for busy_start, busy_end, kind in near:
         margin = gap if kind == _NEEDS_BREAK else timedelta(0)
         if start < busy_end + margin and busy_start < end + margin:
             return True

@@ -273,3 +273,17 @@ def test_days_are_read_in_the_zone_asked_for(professional):
     sunday = date(2026, 3, 15)
     assert starts(free_slots(professional, sunday, sunday, now=NOW, zone=BA)) == ["Sun 21:00"]
     assert free_slots(professional, MONDAY, MONDAY, now=NOW, zone=BA) == []
+
+
+def test_busy_times_across_midnight_utc_still_block(professional, other_patient, make_reservation):
+    # Mondays 20:00-23:00 in Buenos Aires are 23:00-02:00 UTC: the slots and a session straddle
+    # a UTC day (busy times are looked up by day).
+    hours(professional, start=time(20), end=time(23))
+    make_reservation(other_patient, at(MONDAY, 20, 55), minutes=50)  # 23:55-00:45 UTC
+    assert starts(free_slots(professional, MONDAY, MONDAY, now=NOW)) == ["Mon 22:00"]
+    TimeOff.objects.create(
+        professional=professional,
+        start=at(MONDAY - timedelta(days=3), 0),
+        end=at(MONDAY, 22, 30),
+    )
+    assert free_slots(professional, MONDAY, MONDAY, now=NOW) == []

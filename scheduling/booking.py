@@ -88,7 +88,7 @@ def _prepare(patient, professional, start_time, modality, now, moving=None):
     Reservation.expire_overdue(now, professional=professional)
     Reservation.expire_overdue(now, client=patient)
     # One booking at a time per patient, so two at once cannot both pass the limit.
-    User.objects.select_for_update().filter(pk=patient.pk).exists()
+    list(User.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
     slot = slot_at(
         professional,
         start_time,

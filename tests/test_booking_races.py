@@ -114,3 +114,18 @@ def test_two_reschedules_of_one_session_give_one_new_session(
     new = Reservation.objects.get(rescheduled_from=old)
     assert new.start_time in {s.start for s in targets}
     assert old.events.filter(action="cancelled").count() == 1
+
+
+def test_one_patient_asking_for_two_times_at_once_keeps_to_the_limit(patient, professional, slots):
+    # One pending request per professional: two at once are serialized on the patient's row.
+    def book(slot):
+        return lambda: logged_in(patient).post(
+            f"/book/{professional.pk}/",
+            {"start": param(slot.start), "modality": "Virtual", "csrfmiddlewaretoken": CSRF_TOKEN},
+        )
+
+    responses = run_together(book(slots[0]), book(slots[1]))
+    assert sorted(r.status_code for r in responses) == [302, 409]
+    refused = next(r for r in responses if r.status_code == 409).content.decode()
+    assert "Ya tenés un pedido esperando" in refused
+    assert Reservation.objects.count() == 1

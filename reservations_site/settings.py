@@ -54,6 +54,7 @@ else:
 INSTALLED_APPS = [
     "accounts",
     "reservations",
+    "agenda",
     "api",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("agenda/", include("agenda.urls")),
     path("", include("reservations.urls")),
     path("", include("accounts.urls")),
 ]

@@ -364,8 +364,7 @@ class ReservationAdmin(AccentInsensitiveSearch, admin.ModelAdmin):
 
     @admin.display(description=_("start"), ordering="start_time")
     def start(self, obj):
-        start = timezone.localtime(obj.start_time)
-        return f"{formats.date_format(start, 'SHORT_DATE_FORMAT')} {start:%H:%M}"
+        return formats.date_format(timezone.localtime(obj.start_time), "DATETIME_FORMAT")
 
     @admin.display(description=_("end"), ordering="end_time")
     def end(self, obj):

@@ -177,3 +177,42 @@ def test_a_phone_shows_one_day_and_walks_day_by_day(browser, live_server, agenda
     assert page.locator(".agenda-day:visible").count() == 7
     assert not page.locator(".day-strip").is_visible()
     close(page)
+
+
+def test_the_agenda_pages_pass_axe(browser, live_server, agenda):
+    """axe-core (tests/test_a11y.py's audit) on the agenda's pages, with a request's decline
+    form and a session's cancel form open."""
+    from .test_a11y import Audit
+
+    context = browser.new_context(viewport=DESKTOP, locale="es-AR", bypass_csp=True)
+    page = context.new_page()
+    audit = Audit(page)
+    enter(page, live_server, GOMEZ, path="/agenda/")
+    page.locator(f"#pending-{agenda['request_lucia'].pk} summary").click()
+    audit.check("/agenda/")
+    page.goto(f"{live_server.url}/agenda/{agenda['request_lucia'].pk}/")
+    page.locator(".cancel-box summary").click()
+    audit.check("session page")
+    page.goto(f"{live_server.url}/agenda/{agenda['no_show'].pk}/")
+    audit.check("past session page")
+    page.goto(f"{live_server.url}/agenda/settings/")
+    audit.check("settings")
+    context.close()
+    assert audit.serious == []
+
+
+def test_cancelling_from_the_session_page_asks_first(browser, live_server, agenda):
+    target = agenda["request_lucia"]
+    page = as_user(browser, live_server, DESKTOP, GOMEZ, f"/agenda/{target.pk}/")
+    page.locator(".cancel-box summary").click()
+    page.locator(".cancel-box textarea").fill("Tengo un congreso")
+    page.get_by_role("button", name="Cancelar el turno", exact=True).click()
+    dialog = page.locator("#confirm-dialog")
+    assert dialog.is_visible() and "con Lucía? No se puede deshacer." in dialog.inner_text()
+    dialog.get_by_role("button", name="Sí, cancelarlo").click()
+    page.wait_for_selector("#session .badge--cancelled")
+    assert "Cancelado." in page.locator("#flash").inner_text()
+    assert "Tengo un congreso" in page.locator("#session .timeline").inner_text()
+    close(page)
+    target.refresh_from_db()
+    assert (target.status, target.cancellation_reason) == ("CANCELLED", "Tengo un congreso")

@@ -358,10 +358,13 @@ def test_past_sessions_in_the_week_offer_attendance_future_ones_do_not(
 
 
 def test_the_session_page_says_everything_and_its_log(pro, patient, request_of):
+    patient.phone = "+54 9 11 5555-0101"
+    patient.save()
     post(pro, f"/agenda/{request_of.pk}/decline/", reason="Agenda completa")
     html = html_of(pro.get(f"/agenda/{request_of.pk}/"))
-    for text in ["Lucía", "lucia@example.com", "Virtual", "Cancelado</span>", "Agenda completa"]:
+    for text in ["Lucía", "lucia@example.com", "+54 9 11 5555-0101", "Virtual", "Cancelado</span>"]:
         assert text in html
+    assert "Agenda completa" in html
     assert "Rechazado" in html and "por vos" in html and "Agenda del profesional" in html
 
 

@@ -115,9 +115,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("time zone"), max_length=64, choices=time_zone_choices, default=default_time_zone
     )
     # How the practice reaches a patient, and the language of what it sends them.
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_default="")
     language = models.CharField(
-        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True
+        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True, db_default=""
     )
     is_staff = models.BooleanField(
         _("staff status"),
@@ -208,6 +208,7 @@ class ProfessionalProfile(models.Model):
     requires_approval = models.BooleanField(
         _("bookings need approval"),
         default=True,
+        db_default=True,
         help_text=_(
             "New bookings wait as pending until confirmed; otherwise they are confirmed at once."
         ),

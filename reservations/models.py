@@ -206,10 +206,15 @@ class Reservation(models.Model):
     # None until the professional records it.
     attended = models.BooleanField(_("attended"), null=True, blank=True)
     late_cancellation = models.CharField(
-        _("late cancellation"), max_length=16, choices=Lateness.choices, blank=True, default=""
+        _("late cancellation"),
+        max_length=16,
+        choices=Lateness.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     # For the practice only: never shown to the patient nor sent by the API.
-    internal_notes = models.TextField(_("internal notes"), blank=True)
+    internal_notes = models.TextField(_("internal notes"), blank=True, db_default="")
 
     objects = ReservationQuerySet.as_manager()
 
@@ -551,12 +556,13 @@ class Reservation(models.Model):
         return None
 
     def confirm(self, *, by, channel, now=None):
-        """PENDING becomes CONFIRMED. Returns True when this call confirmed it."""
+        """PENDING becomes CONFIRMED while the session is not over. Returns True when this call
+        confirmed it."""
         now = now or timezone.now()
         with transaction.atomic():
-            updated = Reservation.objects.filter(pk=self.pk, status=Status.PENDING).update(
-                status=Status.CONFIRMED
-            )
+            updated = Reservation.objects.filter(
+                pk=self.pk, status=Status.PENDING, end_time__gt=now
+            ).update(status=Status.CONFIRMED)
             if updated:
                 ReservationEvent.objects.create(
                     reservation=self,

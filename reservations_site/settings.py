@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "reservations",
     "scheduling",
     "series",
+    "agenda",
     "api",
     "django.contrib.admin",
     "django.contrib.auth",

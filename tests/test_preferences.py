@@ -199,7 +199,8 @@ def test_saving_english_speaks_english_from_then_on(patient):
     assert "Listo. Ahora ves los horarios en hora de Madrid." in html
 
 
-def test_the_cookie_is_the_one_the_footers_switcher_sets(patient):
+def test_the_cookie_is_the_one_the_footers_switcher_sets(patient, frozen_now):
+    # Frozen: both cookies expire a year from "now", which must be the same second for both.
     ours = save(csrf_client(patient), time_zone="Europe/Madrid", language="en")
     footers = csrf_client(patient).post(
         "/i18n/setlang/", {"language": "en", "next": "/", "csrfmiddlewaretoken": CSRF_TOKEN}

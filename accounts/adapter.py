@@ -6,6 +6,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 
 # Wrong passwords for one account from one address: after this many within the window, that
 # address may not try that account again until the window ends or the password is reset.
@@ -29,6 +30,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         # Patients are registered by the practice; an open sign-up would only create empty accounts.
         return False
+
+    def get_login_redirect_url(self, request):
+        # A professional's day starts on their agenda; everyone else on their own sessions.
+        if hasattr(request.user, "professional_profile"):
+            return reverse("agenda")
+        return super().get_login_redirect_url(request)
 
     def send_mail(self, template_prefix, email, context):
         # allauth names the site with django.contrib.sites, which this project does not install:

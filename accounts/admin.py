@@ -1,15 +1,58 @@
-from django.contrib import admin
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.forms import ResetPasswordForm
+from allauth.account.models import EmailAddress
+from allauth.core.context import request_context
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from reservations.admin import AccentInsensitiveSearch, when_text
+from reservations.models import Reservation
 
 from .models import ProfessionalProfile, User
 
 
-class UserCreationForm(AdminUserCreationForm):
+class UserCreationForm(forms.ModelForm):
+    """A patient as the practice registers them: no password. They choose one from the
+    invitation (allauth's set-password link), so staff never know it."""
+
+    send_invitation = forms.BooleanField(
+        label=_("Send the invitation"),
+        required=False,
+        initial=True,
+        help_text=_("Emails them a link to choose their password and log in."),
+    )
+
     class Meta:
         model = User
-        fields = ("email",)
+        fields = ("email", "first_name", "last_name", "phone", "time_zone", "language")
+
+    def clean_email(self):
+        # Logins compare emails in lower case (UserManager stores them so).
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("A user with that email already exists."))
+        return email
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
 
 
 class UserEditForm(UserChangeForm):
@@ -24,32 +67,129 @@ class ProfessionalProfileInline(admin.StackedInline):
     extra = 0
 
 
+class SessionsInline(admin.TabularInline):
+    """The patient's sessions, read-only, each a link to its page in the admin."""
+
+    model = Reservation
+    fk_name = "client"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("when", "professional_name", "session_modality", "status", "attended")
+    readonly_fields = fields
+
+    @admin.display(description=_("when"))
+    def when(self, obj):
+        return when_text(obj)
+
+    @admin.display(description=_("professional"))
+    def professional_name(self, obj):
+        return obj.professional.display_name
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("professional__professional_profile")
+            .filter(self.period(timezone.now()))
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class UpcomingSessionsInline(SessionsInline):
+    verbose_name = _("upcoming session")
+    verbose_name_plural = _("upcoming sessions")
+    ordering = ("start_time",)
+
+    @staticmethod
+    def period(now):
+        return Q(end_time__gt=now)
+
+
+class PastSessionsInline(SessionsInline):
+    verbose_name = _("past session")
+    verbose_name_plural = _("past sessions")
+    ordering = ("-start_time",)
+
+    @staticmethod
+    def period(now):
+        return Q(end_time__lte=now)
+
+
+def send_invitation(request, user):
+    """allauth's password-reset email, in the user's language: the link to choose a password.
+    Returns whether it was sent (an inactive user gets none)."""
+    # allauth builds the link from the request it keeps in its context (its middleware sets it);
+    # after the commit, that request may be gone, so it is given again.
+    with request_context(request), translation.override(user.language or settings.LANGUAGE_CODE):
+        form = ResetPasswordForm(data={"email": user.email})
+        if not form.is_valid() or not form.users:
+            return False
+        form.save(request)
+    return True
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AccentInsensitiveSearch, BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    inlines = [ProfessionalProfileInline]
+    # Django's user add page asks for a password first; ours does not.
+    add_form_template = None
+    inlines = [ProfessionalProfileInline, UpcomingSessionsInline, PastSessionsInline]
     list_display = ("email", "first_name", "last_name", "is_professional", "is_staff", "is_active")
-    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
-    search_fields = ("email", "first_name", "last_name", "professional_profile__display_name")
+    list_filter = ("is_staff", "is_active")
+    search_fields = (
+        "email__unaccent",
+        "first_name__unaccent",
+        "last_name__unaccent",
+        "professional_profile__display_name__unaccent",
+    )
     ordering = ("email",)
     list_select_related = ("professional_profile",)
     readonly_fields = ("last_login", "date_joined")
+    personal = (
+        _("Personal info"),
+        {"fields": ("first_name", "last_name", "phone", "time_zone", "language")},
+    )
+    dates = (_("Important dates"), {"fields": ("last_login", "date_joined")})
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("first_name", "last_name", "time_zone")}),
+        personal,
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+        dates,
+    )
+    # Reception's view: no superuser switch, no raw permission lists (superusers grant those).
+    staff_fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        personal,
+        (_("Access"), {"fields": ("is_active", "is_staff")}),
+        dates,
     )
     add_fieldsets = (
         (
             None,
             {
                 "classes": ("wide",),
-                "fields": ("email", "first_name", "last_name", "password1", "password2"),
+                "fields": (
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "phone",
+                    "time_zone",
+                    "language",
+                    "send_invitation",
+                ),
             },
         ),
     )
@@ -57,3 +197,109 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(boolean=True, description=_("professional"))
     def is_professional(self, obj):
         return hasattr(obj, "professional_profile")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser:
+            return self.staff_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return ("is_staff", "is_superuser", "is_active", "groups")
+        return self.list_filter
+
+    def get_search_results(self, request, queryset, search_term):
+        # The reservation form's pickers ask here (the autocomplete view says which field).
+        if (
+            request.GET.get("model_name") == "reservation"
+            and request.GET.get("field_name") == "professional"
+        ):
+            queryset = queryset.filter(professional_profile__isnull=False)
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if "@" in term:
+            # Typing a whole email picks that person: never someone else above them.
+            exact = Case(
+                When(email__iexact=term, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+            queryset = queryset.alias(_exact=exact).order_by("_exact", *self.get_ordering(request))
+        return queryset, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and form.cleaned_data.get("send_invitation"):
+            # After the commit: the link must lead to a user that exists.
+            transaction.on_commit(lambda: self._invite(request, obj))
+
+    def _invite(self, request, user):
+        if send_invitation(request, user):
+            self.message_user(
+                request,
+                gettext("The invitation was sent to %(email)s.") % {"email": user.email},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                gettext("No invitation was sent to %(email)s: the user is inactive.")
+                % {"email": user.email},
+                messages.WARNING,
+            )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/invite/",
+                self.admin_site.admin_view(self.invite_view),
+                name="accounts_user_invite",
+            ),
+            *super().get_urls(),
+        ]
+
+    def invite_view(self, request, object_id):
+        """POST: email the user the link to choose a password (again, if it got lost)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404
+        self._invite(request, user)
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+
+class SuperusersOnly:
+    """Groups and email addresses are the superusers' business: reception sees neither."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class SuperuserGroupAdmin(SuperusersOnly, GroupAdmin):
+    pass
+
+
+class SuperuserEmailAddressAdmin(SuperusersOnly, EmailAddressAdmin):
+    pass
+
+
+# Imported above, django.contrib.auth's and allauth's admin modules have registered theirs.
+admin.site.unregister(Group)
+admin.site.register(Group, SuperuserGroupAdmin)
+admin.site.unregister(EmailAddress)
+admin.site.register(EmailAddress, SuperuserEmailAddressAdmin)

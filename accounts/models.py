@@ -115,9 +115,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("time zone"), max_length=64, choices=time_zone_choices, default=default_time_zone
     )
     # How the practice reaches a patient, and the language of what it sends them.
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_default="")
     language = models.CharField(
-        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True
+        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True, db_default=""
     )
     # Reminders only: messages about a change (booked, moved, cancelled) always go.
     reminders_enabled = models.BooleanField(
@@ -190,6 +190,7 @@ class ProfessionalProfile(models.Model):
         _("photo"),
         upload_to="professionals/",
         blank=True,
+        db_default="",
         help_text=_("Shown to patients next to the name; their initials when there is none."),
     )
     cancellation_notice_hours = models.PositiveIntegerField(
@@ -198,23 +199,30 @@ class ProfessionalProfile(models.Model):
         help_text=_("How long before a session a patient may still cancel it online."),
     )
     # How patients reach them and where they meet; blank falls back to the practice's (PRACTICE_*).
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Columns added after the first release have database defaults too, so rows written outside
+    # the ORM (bench/build_data.py's COPY, tests' bulk INSERTs) need not name them.
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_default="")
     whatsapp = models.CharField(
         _("WhatsApp"),
         max_length=32,
         blank=True,
+        db_default="",
         help_text=_("The number in international form, e.g. +54 9 11 5555 1234."),
     )
-    contact_email = models.EmailField(_("contact email"), blank=True)
-    address = models.CharField(_("address for in-person sessions"), max_length=300, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True, db_default="")
+    address = models.CharField(
+        _("address for in-person sessions"), max_length=300, blank=True, db_default=""
+    )
     video_url = models.URLField(
         _("video call link"),
         blank=True,
+        db_default="",
         help_text=_("Where virtual sessions happen, unless a session has its own link."),
     )
     requires_approval = models.BooleanField(
         _("bookings need approval"),
         default=True,
+        db_default=True,
         help_text=_(
             "New bookings wait as pending until confirmed; otherwise they are confirmed at once."
         ),

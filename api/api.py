@@ -6,7 +6,9 @@ Every answer is an envelope, `{"status": <code>, "data": ..., "message": "..."}`
 """
 
 import logging
+from datetime import date
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.renderers import JSONRenderer
@@ -26,8 +28,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.models import User
 from reservations.models import REASON_MAX_LENGTH, Channel, Modality, Reservation
+from scheduling import booking
+from scheduling.slots import free_slots
 
-from .schemas import CancelEnvelope, ErrorEnvelope, ReservationEnvelope, ReservationListEnvelope
+from .schemas import (
+    BookingIn,
+    CancelEnvelope,
+    ErrorEnvelope,
+    ProfessionalListEnvelope,
+    RescheduleIn,
+    ReservationCreatedEnvelope,
+    ReservationEnvelope,
+    ReservationListEnvelope,
+    SlotListEnvelope,
+)
 from .throttle import UserThrottle
 
 logger = logging.getLogger(__name__)
@@ -44,18 +58,24 @@ ERROR_MESSAGES = {
     403: _("CSRF check failed: send the X-CSRFToken header with the CSRF cookie's value."),
     404: _("Not found."),
     405: _("Method not allowed."),
+    422: _("Invalid data: check the fields and their format."),
     429: _("Too many requests: try again in a moment."),
     500: _("Something went wrong on our side. Try again later."),
     503: _("The service is temporarily unavailable. Try again in a moment."),
 }
 # What each error means, for the OpenAPI document.
 ERROR_DESCRIPTIONS = {
-    400: "Malformed query parameter.",
+    400: "Malformed query parameter, or a body that is not JSON.",
     401: "No credentials, or an invalid or expired access token.",
-    403: "Session DELETE without a valid X-CSRFToken header.",
+    403: "Session POST or DELETE without a valid X-CSRFToken header.",
     404: "Missing, malformed or someone else's id: the same answer for all three.",
     405: "Another method on this path; the Allow header lists the right ones.",
-    409: "The cancellation rule refuses (notice period, session in progress or past).",
+    409: (
+        "A rule refuses: the cancellation notice (session in progress or past), or for booking "
+        "and rescheduling the time is taken or not offered; `code` says which."
+    ),
+    422: "Invalid body or query: a field missing or malformed, a time without its offset, "
+    "a range of more than 31 days.",
     429: "Too many requests from this user; the Retry-After header says for how long.",
     500: "Unexpected error (logged; no details are sent).",
     503: "The database is unavailable; the Retry-After header says when to try again.",
@@ -64,6 +84,14 @@ ERROR_DESCRIPTIONS = {
 
 class ApiError(HttpError):
     """An error whose message is already meant for the person reading it."""
+
+
+class Refused(ApiError):
+    """A 409 from a rule's Refusal: its message for people, its code for machines."""
+
+    def __init__(self, refusal):
+        super().__init__(409, str(refusal.message))
+        self.code = refusal.code
 
 
 class BearerAuth(JWTTokenAuth):
@@ -93,7 +121,7 @@ class BrowserSessionAuth(SessionAuth):
     """The logged-in browser's session cookie; unsafe methods need the X-CSRFToken header."""
 
     openapi_description = (
-        "The site's session cookie (log in at /accounts/login/). DELETE also needs the "
+        "The site's session cookie (log in at /accounts/login/). POST and DELETE also need the "
         f"`X-CSRFToken` header carrying the `{settings.CSRF_COOKIE_NAME}` cookie's value."
     )
 
@@ -147,6 +175,9 @@ def envelope_response(request, status, message):
 def on_http_error(request, exc):
     status = exc.status_code
     own_message = isinstance(exc, ApiError)
+    if isinstance(exc, Refused):
+        body = {"status": status, "message": exc.message, "code": exc.code}
+        return api.create_response(request, body, status=status)
     message = exc.message if own_message else ERROR_MESSAGES.get(status, exc.message)
     return envelope_response(request, status, message)
 
@@ -161,6 +192,9 @@ def on_validation_error(request, exc):
     # Ids are UUIDs: a malformed one is the same 404 as a missing one, never a hint.
     if any(error.get("loc", ("",))[0] == "path" for error in exc.errors):
         return envelope_response(request, 404, ERROR_MESSAGES[404])
+    # A body that does not say what is needed: 422, as for booking's other invalid input.
+    if any(error.get("loc", ("",))[0] == "body" for error in exc.errors):
+        return envelope_response(request, 422, ERROR_MESSAGES[422])
     return envelope_response(request, 400, ERROR_MESSAGES[400])
 
 
@@ -230,13 +264,14 @@ def _reservation_out(reservation, now):
     }
 
 
-def route(method, path, *, ok, errors, **options):
+def route(method, path, *, ok, errors, ok_status=200, **options):
     """Registers the operation at `path` and, undocumented, at `path/`: the original client
     calls paths without a trailing slash, and a trailing slash should work too.
 
-    `ok` is the 200 schema, `errors` the error codes it may answer (all in the envelope)."""
+    `ok` is the schema of the `ok_status` answer, `errors` the error codes it may answer (all
+    in the envelope)."""
     codes = sorted({401, 404, 405, 429, 500, 503, *errors})
-    options["response"] = {200: ok, frozenset(codes): ErrorEnvelope}
+    options["response"] = {ok_status: ok, frozenset(codes): ErrorEnvelope}
     options["openapi_extra"] = {
         "responses": {code: {"description": ERROR_DESCRIPTIONS[code]} for code in codes}
     }
@@ -331,3 +366,170 @@ def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
     else:
         raise ApiError(409, str(refusal))
     return {"status": 200, "data": [_reservation_out(reservation, now)], "message": message}
+
+
+# Booking (scheduling/booking.py has the rules; the pages use the same ones).
+
+# The most days one slots request may cover.
+MAX_SLOT_DAYS = 31
+
+
+def _professional_for(user, pk):
+    """A professional the user may book, or 404 (like a missing one)."""
+    professional = booking.bookable_professional(user, pk)
+    if professional is None:
+        raise Http404
+    return professional
+
+
+@route(
+    "get",
+    "/professionals",
+    ok=ProfessionalListEnvelope,
+    errors=(),
+    summary="The professionals the caller may book",
+    description=(
+        "Those with working hours: the ones the caller has seen first, then the others unless the "
+        "practice only lets patients book professionals they already see (BOOKING_OPEN_TO_ALL)."
+    ),
+    tags=["booking"],
+)
+def list_professionals(request):
+    data = []
+    for p in booking.bookable_professionals(request.user):
+        profile = getattr(p, "professional_profile", None)
+        data.append(
+            {
+                "id": p.pk,
+                "name": p.display_name,
+                "specialty": (profile.specialty if profile else "") or None,
+                "requires_approval": booking._needs_approval(p),
+                "seen": p.seen,
+            }
+        )
+    return {"status": 200, "data": data, "message": "SOLICITASTE LOS PROFESIONALES EXITOSAMENTE"}
+
+
+class SlotsQuery(Schema):
+    from_: date = Field(alias="from", description="First day, YYYY-MM-DD (professional's zone).")
+    to: date = Field(description="Last day, included; at most 31 days in all.")
+
+
+@route(
+    "get",
+    "/professionals/{id}/slots",
+    ok=SlotListEnvelope,
+    errors=(400, 422),
+    summary="A professional's free slots",
+    description=(
+        "The times the caller may book from `from` to `to` (both included, days in the "
+        "professional's time zone; at most 31 days, else 422): the professional's working hours "
+        "minus time off, their sessions (with the break between them) and the caller's own "
+        "sessions, within the lead time and the horizon. Times carry the professional's offset."
+    ),
+    tags=["booking"],
+)
+def list_slots(request, id: UUID, query: Query[SlotsQuery]):
+    professional = _professional_for(request.user, id)
+    start, end = query.from_, query.to
+    if end < start or (end - start).days >= MAX_SLOT_DAYS:
+        raise ApiError(422, _("Ask for at most 31 days, with `to` on or after `from`."))
+    zone = ZoneInfo(professional.time_zone)
+    slots = free_slots(
+        professional, start, end, now=timezone.now(), patient=request.user, zone=zone
+    )
+    data = [
+        {
+            "start_time": slot.start.astimezone(zone),
+            "end_time": slot.end.astimezone(zone),
+            "session_modality": modality,
+        }
+        for slot in slots
+        for modality in slot.modalities
+    ]
+    return {
+        "status": 200,
+        "data": data,
+        "message": f"SOLICITASTE LOS HORARIOS LIBRES DEL PROFESIONAL CON EL ID: {id} EXITOSAMENTE",
+    }
+
+
+@route(
+    "post",
+    "/reservations",
+    ok=ReservationCreatedEnvelope,
+    ok_status=201,
+    errors=(400, 403, 409, 422),
+    summary="Book a free slot",
+    description=(
+        "Books `start_time` with the professional: 201 with the reservation, PENDING when the "
+        "professional approves bookings (it holds the slot until confirmed or until it lapses, "
+        "48 h by default or the session's start) or CONFIRMED. 409 when the time is taken or "
+        "not offered (`unavailable`), the modality is not offered then (`modality`) or a "
+        "request is already waiting for this professional (`limit`). Of several patients "
+        "booking one slot at once, exactly one gets it."
+    ),
+    tags=["booking"],
+)
+def create_reservation(request, payload: BookingIn):
+    professional = _professional_for(request.user, payload.professional_id)
+    now = timezone.now()
+    result = booking.request_booking(
+        request.user,
+        professional,
+        payload.start_time,
+        payload.session_modality,
+        now=now,
+        channel=Channel.API,
+    )
+    if not isinstance(result, Reservation):
+        raise Refused(result)
+    reservation = Reservation.objects.with_people().get(pk=result.pk)
+    return Status(
+        201,
+        {
+            "status": 201,
+            "data": _reservation_out(reservation, now),
+            "message": f"CREASTE LA RESERVA CON EL ID: {reservation.pk} EXITOSAMENTE",
+        },
+    )
+
+
+@route(
+    "post",
+    "/reservations/{id}/reschedule",
+    ok=ReservationEnvelope,
+    errors=(400, 403, 409, 422),
+    summary="Move a session to another free slot",
+    description=(
+        "The patient moves their session to a free slot of the same professional, in one "
+        "transaction: the new reservation is created (PENDING or CONFIRMED, as when booking) "
+        "and the old one is cancelled with reason `rescheduled`. 200 with the new reservation. "
+        "409 with `code` when the cancel rule refuses (`notice`, `in_progress`, `past`, "
+        "`already_cancelled`: nothing changes) or the time cannot be booked (`unavailable`, "
+        "`modality`, `limit`). 404 for someone else's reservation."
+    ),
+    tags=["booking"],
+)
+def reschedule_reservation(request, id: UUID, payload: RescheduleIn):
+    try:
+        reservation = Reservation.objects.with_people().get(pk=id, client=request.user)
+    except Reservation.DoesNotExist:
+        raise Http404 from None
+    now = timezone.now()
+    result = booking.reschedule(
+        reservation,
+        payload.start_time,
+        payload.session_modality,
+        by=request.user,
+        channel=Channel.API,
+        now=now,
+    )
+    if not isinstance(result, Reservation):
+        raise Refused(result)
+    new = Reservation.objects.with_people().get(pk=result.pk)
+    return {
+        "status": 200,
+        "data": _reservation_out(new, now),
+        "message": f"CAMBIASTE EL HORARIO DE LA RESERVA CON EL ID: {id}; LA NUEVA ES {new.pk}",
+    }

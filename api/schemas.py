@@ -6,6 +6,7 @@ from typing import Literal
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import AwareDatetime
 
 from reservations.models import Modality, Status
 
@@ -110,3 +111,67 @@ class CancelEnvelope(Schema):
 class ErrorEnvelope(Schema):
     status: int = Field(description="The HTTP status code, repeated.")
     message: str = Field(description="Why, for a person to read (in the request's language).")
+    code: str | None = Field(
+        None,
+        description=(
+            "Booking and rescheduling refusals (409) only: why, for machines. `unavailable` "
+            "(taken, or never offered), `modality`, `limit` (a request already waiting for "
+            "this professional), `notice`, `in_progress`, `past`, `already_cancelled`."
+        ),
+    )
+
+
+class ProfessionalOut(Schema):
+    id: UUID = Field(description="The professional's user id (professional_id).")
+    name: str = Field(description="The name patients see.")
+    specialty: str | None = Field(description="null when none is set.")
+    requires_approval: bool = Field(
+        description="Bookings wait as PENDING until the professional confirms them."
+    )
+    seen: bool = Field(description="The caller has had sessions with them (listed first).")
+
+
+class ProfessionalListEnvelope(Schema):
+    status: Literal[200]
+    data: list[ProfessionalOut] = Field(
+        description="Those the caller has seen first, then by name."
+    )
+    message: str
+
+
+class SlotOut(Schema):
+    start_time: datetime = Field(
+        description="ISO 8601 with the professional's UTC offset, e.g. 2026-03-16T09:00:00-03:00."
+    )
+    end_time: datetime = Field(description="ISO 8601, same offset.")
+    session_modality: Modality = Field(
+        description="A slot offering both modalities is listed twice, once with each."
+    )
+
+
+class SlotListEnvelope(Schema):
+    status: Literal[200]
+    data: list[SlotOut] = Field(description="Earliest first.")
+    message: str
+
+
+class BookingIn(Schema):
+    professional_id: UUID
+    start_time: AwareDatetime = Field(
+        description="A free slot's start_time, with its offset (any offset naming that instant)."
+    )
+    session_modality: Modality
+
+
+class RescheduleIn(Schema):
+    start_time: AwareDatetime = Field(description="A free slot's start_time, with its offset.")
+    session_modality: Modality | None = Field(
+        None,
+        description="Omitted: the session's own modality when the new time offers it.",
+    )
+
+
+class ReservationCreatedEnvelope(Schema):
+    status: Literal[201]
+    data: ReservationOut
+    message: str

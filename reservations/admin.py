@@ -1,14 +1,150 @@
+"""The reception desk: the reservation list and form, cancels that ask for a reason, and
+cancelling a professional's sessions over a range of days. Every change goes through the
+model's rules (Reservation.cancel, confirm, change); this module only asks and shows."""
+
+import unicodedata
+from datetime import datetime, time, timedelta
+
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import connections, models
+from django.db.backends.signals import connection_created
+from django.db.models import Transform
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from .models import ACTIVE_STATUSES, OVERLAP_MESSAGE, Channel, Reservation, ReservationEvent, Status
+from accounts.models import ProfessionalProfile, User
+
+from .models import (
+    ACTIVE_STATUSES,
+    OVERLAP_MESSAGE,
+    REASON_MAX_LENGTH,
+    Channel,
+    Lateness,
+    Reservation,
+    ReservationEvent,
+    Status,
+)
+
+# Accent-insensitive search. PostgreSQL has unaccent() (the extension, migration 0008); SQLite
+# gets a function of the same name on each connection, written in Python below. The admin then
+# searches UNACCENT(column) with a term stripped of accents the same way, and icontains does the
+# case: "fernandez" and "FERNÁNDEZ" both find "Fernández", on both databases, without a second
+# copy of each name to keep in step.
 
 
-class DoubleBooked(Exception):
-    """A concurrent booking won the slot between the form's check and our write."""
+def unaccent(text):
+    """'Fernández' -> 'Fernandez', 'Muñoz' -> 'Munoz': the letters without their marks."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _sqlite_unaccent(value):
+    return None if value is None else unaccent(value)
+
+
+def _register_unaccent(connection):
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("unaccent", 1, _sqlite_unaccent, deterministic=True)
+
+
+def _on_connection_created(sender, connection, **kwargs):
+    _register_unaccent(connection)
+
+
+connection_created.connect(_on_connection_created, dispatch_uid="turnos-sqlite-unaccent")
+for _connection in connections.all(initialized_only=True):  # opened before this module loaded
+    if _connection.connection is not None:
+        _register_unaccent(_connection)
+
+
+class Unaccent(Transform):
+    """`name__unaccent__icontains`: UNACCENT(name). Registered on the searched fields only."""
+
+    lookup_name = "unaccent"
+    function = "UNACCENT"
+
+
+for _field in ("email", "first_name", "last_name"):
+    User._meta.get_field(_field).register_lookup(Unaccent)
+ProfessionalProfile._meta.get_field("display_name").register_lookup(Unaccent)
+
+
+class AccentInsensitiveSearch:
+    """A ModelAdmin whose search_fields end in __unaccent: the term loses its accents too."""
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, unaccent(search_term))
+
+
+# The staff member's days: the middleware has activated their time zone.
+
+
+def day_start(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def when_text(reservation):
+    """'10/03/2026 14:00–14:45' in the viewer's zone."""
+    start = timezone.localtime(reservation.start_time)
+    end = timezone.localtime(reservation.end_time)
+    return f"{formats.date_format(start, 'SHORT_DATE_FORMAT')} {start:%H:%M}–{end:%H:%M}"
+
+
+def patient_label(user):
+    return user.get_full_name() or user.email
+
+
+class WhenFilter(admin.SimpleListFilter):
+    """Today and the days after unless another choice is made: what reception works on."""
+
+    title = _("date")
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("Today")),
+            ("tomorrow", _("Tomorrow")),
+            ("week", _("Next 7 days")),
+            ("past", _("Past")),
+            ("all", _("Any date")),
+        ]
+
+    def choices(self, changelist):
+        # The filter's "All" is its default here, and means "from today".
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("From today"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        start, value = day_start(today), self.value()
+        if value is None:
+            return queryset.filter(start_time__gte=start)
+        if value == "past":
+            return queryset.filter(start_time__lt=start)
+        days = {"today": (0, 1), "tomorrow": (1, 2), "week": (0, 7)}.get(value)
+        if days is None:
+            return queryset
+        return queryset.filter(
+            start_time__gte=day_start(today + timedelta(days=days[0])),
+            start_time__lt=day_start(today + timedelta(days=days[1])),
+        )
 
 
 class ProfessionalFilter(admin.SimpleListFilter):
@@ -18,17 +154,18 @@ class ProfessionalFilter(admin.SimpleListFilter):
     parameter_name = "professional"
 
     def lookups(self, request, model_admin):
-        from accounts.models import User
-
-        professionals = User.objects.filter(professional_profile__isnull=False).select_related(
-            "professional_profile"
-        )
-        return [(str(u.pk), u.display_name) for u in professionals]
+        return [(str(u.pk), u.display_name) for u in professionals()]
 
     def queryset(self, request, queryset):
         if self.value():
             return queryset.filter(professional_id=self.value())
         return queryset
+
+
+def professionals():
+    return User.objects.filter(professional_profile__isnull=False).select_related(
+        "professional_profile"
+    )
 
 
 class ReservationEventInline(admin.TabularInline):
@@ -46,23 +183,155 @@ class ReservationEventInline(admin.TabularInline):
         return False
 
 
+def overlap_message(clash):
+    """Which booking is in the way: whose, with whom, when, and a link to it."""
+    text = gettext(
+        "This time overlaps the session of %(patient)s with %(professional)s on %(when)s."
+    ) % {
+        "patient": patient_label(clash.client),
+        "professional": clash.professional.display_name,
+        "when": when_text(clash),
+    }
+    url = reverse("admin:reservations_reservation_change", args=[clash.pk])
+    return format_html('{} <a href="{}">{}</a>', text, url, gettext("Open that session"))
+
+
+class ReservationForm(forms.ModelForm):
+    class Meta:
+        model = Reservation
+        # The admin narrows these to what may be edited (ReservationAdmin.get_readonly_fields).
+        fields = (
+            "client",
+            "professional",
+            "start_time",
+            "end_time",
+            "session_modality",
+            "video_url",
+            "status",
+            "internal_notes",
+        )
+
+    def full_clean(self):
+        super().full_clean()
+        # Model.clean() says only that the time overlaps (the message the API and the database's
+        # guard give too); reception needs to know with what.
+        errors = self._errors.get(NON_FIELD_ERRORS) if self._errors else None
+        if not errors or not any(e.code == "overlap" for e in errors.as_data()):
+            return
+        clash = (
+            self.instance.overlapping()
+            .select_related("client", "professional__professional_profile")
+            .order_by("start_time")
+            .first()
+        )
+        if clash is not None:
+            kept = [e for e in errors.as_data() if e.code != "overlap"]
+            self._errors[NON_FIELD_ERRORS] = self.error_class(
+                [*kept, ValidationError(overlap_message(clash), code="overlap")],
+                error_class="nonfield",
+                renderer=self.renderer,
+            )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The patient reads it with the cancelled session."),
+    )
+
+
+class CancelOneForm(CancelForm):
+    for_patient = forms.BooleanField(
+        label=_("On the patient's behalf (they asked)"),
+        required=False,
+        help_text=_("Inside the notice period, the late cancellation is then the patient's."),
+    )
+
+
+class RangeCancelForm(CancelForm):
+    professional = forms.ModelChoiceField(label=_("Professional"), queryset=User.objects.none())
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("To (inclusive)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    field_order = ["professional", "start", "end", "reason"]
+
+    # A year at most: a longer range is a mistake, and its list would not fit on a page.
+    MAX_DAYS = 366
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["professional"]
+        field.queryset = professionals().order_by("professional_profile__display_name", "email")
+        field.label_from_instance = lambda user: user.display_name
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                raise ValidationError(_("The last day must not be before the first."))
+            if (end - start).days >= self.MAX_DAYS:
+                raise ValidationError(_("Choose at most a year."))
+        return data
+
+    def sessions(self, now):
+        """The professional's sessions not cancelled that start in the range and after now:
+        a session already started or over is not cancelled by a range."""
+        data = self.cleaned_data
+        return (
+            Reservation.objects.active()
+            .filter(
+                professional=data["professional"],
+                start_time__gte=max(day_start(data["start"]), now),
+                start_time__lt=day_start(data["end"] + timedelta(days=1)),
+            )
+            .select_related("client", "professional__professional_profile")
+            .order_by("start_time")
+        )
+
+
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
-    list_display = ("start_time", "patient_name", "professional_name", "session_modality", "status")
-    list_filter = ("status", "session_modality", ProfessionalFilter, "start_time")
+class ReservationAdmin(AccentInsensitiveSearch, admin.ModelAdmin):
+    form = ReservationForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = (
+        "start",
+        "end",
+        "patient_name",
+        "professional_name",
+        "session_modality",
+        "status_badge",
+        "attendance",
+        "lateness",
+    )
+    list_filter = (WhenFilter, "status", "session_modality", ProfessionalFilter)
     search_fields = (
-        "client__email",
-        "client__first_name",
-        "client__last_name",
-        "professional__email",
-        "professional__first_name",
-        "professional__last_name",
-        "professional__professional_profile__display_name",
+        "client__email__unaccent",
+        "client__first_name__unaccent",
+        "client__last_name__unaccent",
+        "professional__email__unaccent",
+        "professional__first_name__unaccent",
+        "professional__last_name__unaccent",
+        "professional__professional_profile__display_name__unaccent",
     )
     date_hierarchy = "start_time"
     autocomplete_fields = ("client", "professional")
     list_select_related = ("client", "professional__professional_profile")
-    readonly_fields = ("id", "created_at", "cancelled_at", "cancelled_by", "cancellation_reason")
+    readonly_fields = (
+        "id",
+        "created_at",
+        "attended",
+        "late_cancellation",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+    )
     fields = (
         "id",
         "client",
@@ -70,30 +339,82 @@ class ReservationAdmin(admin.ModelAdmin):
         "start_time",
         "end_time",
         "session_modality",
+        "video_url",
         "status",
+        "attended",
+        "internal_notes",
         "created_at",
         "cancelled_at",
         "cancelled_by",
         "cancellation_reason",
+        "late_cancellation",
     )
     inlines = [ReservationEventInline]
     actions = ["confirm_selected", "cancel_selected"]
     list_per_page = 50
     show_full_result_count = False
 
+    # The list
+
+    def get_ordering(self, request):
+        # Ahead: the nearest first. Behind (or everything): the latest first.
+        if request.GET.get(WhenFilter.parameter_name) in ("past", "all"):
+            return ("-start_time",)
+        return ("start_time",)
+
+    @admin.display(description=_("start"), ordering="start_time")
+    def start(self, obj):
+        return formats.date_format(timezone.localtime(obj.start_time), "DATETIME_FORMAT")
+
+    @admin.display(description=_("end"), ordering="end_time")
+    def end(self, obj):
+        end = timezone.localtime(obj.end_time)
+        return f"{end:%H:%M} ({obj.duration_minutes} min)"
+
     @admin.display(description=_("patient"), ordering="client__last_name")
     def patient_name(self, obj):
-        return obj.client.get_full_name() or obj.client.email
+        return patient_label(obj.client)
 
     @admin.display(description=_("professional"), ordering="professional__last_name")
     def professional_name(self, obj):
         return obj.professional.display_name
 
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        phase = obj.phase(timezone.now())
+        return format_html(
+            '<span class="turnos-badge turnos-badge--{}">{}</span>', phase.value, phase.label
+        )
+
+    @admin.display(description=_("attended"), boolean=True)
+    def attendance(self, obj):
+        return obj.attended
+
+    @admin.display(description=_("late cancellation"))
+    def lateness(self, obj):
+        return obj.get_late_cancellation_display() if obj.late_cancellation else ""
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_cancel": self.has_change_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    # The form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only professionals may be booked "with"; the autocomplete asks accounts.admin, which
+        # limits its answers the same way.
+        if db_field.name == "professional":
+            kwargs["queryset"] = professionals()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
-        # Status changes go through the actions, which record who and when.
-        if obj is not None:
-            return (*self.readonly_fields, "status")
-        return self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        if obj.status == Status.CANCELLED:
+            # What happened stays as it was; the practice may still write its notes.
+            return [name for name in self.fields if name != "internal_notes"]
+        # Status changes go through confirm and cancel, which record who and when.
+        return (*self.readonly_fields, "status")
 
     def has_delete_permission(self, request, obj=None):
         # Reservations are never deleted: cancel them.
@@ -123,6 +444,8 @@ class ReservationAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             raise DoubleBooked from exc
 
+    # Actions
+
     @admin.action(description=_("Confirm selected reservations"), permissions=["change"])
     def confirm_selected(self, request, queryset):
         done = sum(
@@ -136,17 +459,146 @@ class ReservationAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Cancel selected reservations"), permissions=["change"])
+    @admin.action(description=_("Cancel selected reservations…"), permissions=["change"])
     def cancel_selected(self, request, queryset):
-        done = 0
-        for r in queryset.filter(status__in=ACTIVE_STATUSES).with_people():
-            done += r.cancel(by=request.user, channel=Channel.ADMIN, by_staff=True) is None
-        self.message_user(
-            request,
-            ngettext("%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done)
-            % {"n": done},
-            messages.SUCCESS,
+        """Asks first (the selected sessions and a reason), then cancels each as staff."""
+        sessions = (
+            queryset.filter(status__in=ACTIVE_STATUSES)
+            .select_related("client", "professional__professional_profile")
+            .order_by("start_time")
         )
+        form = CancelForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._cancel_all(request, sessions, form.cleaned_data["reason"])
+            return None  # back to the list
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel these sessions?"),
+            "opts": self.opts,
+            "sessions": [(r, when_text(r)) for r in sessions],
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(
+            request, "admin/reservations/reservation/cancel_selected.html", context
+        )
+
+    def _cancel_all(self, request, sessions, reason):
+        now = timezone.now()
+        done = late = 0
+        for r in sessions:
+            if r.cancel(
+                by=request.user, channel=Channel.ADMIN, reason=reason, now=now, by_staff=True
+            ):
+                continue  # cancelled meanwhile by someone else
+            done += 1
+            late += r.late_cancellation != Lateness.ON_TIME
+        message = ngettext(
+            "%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done
+        ) % {"n": done}
+        if late:
+            message += " " + ngettext(
+                "%(n)d was inside the notice period: recorded as a late cancellation by the "
+                "practice.",
+                "%(n)d were inside the notice period: recorded as late cancellations by the "
+                "practice.",
+                late,
+            ) % {"n": late}
+        self.message_user(request, message, messages.SUCCESS)
+        return done
+
+    # Pages of our own: cancel one session, cancel a professional's sessions over some days
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "cancel-range/",
+                self.admin_site.admin_view(self.cancel_range_view),
+                name=f"{info}_cancel_range",
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name=f"{info}_cancel",
+            ),
+            *super().get_urls(),
+        ]
+
+    def cancel_view(self, request, object_id):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        change_url = reverse("admin:reservations_reservation_change", args=[obj.pk])
+        if obj.status == Status.CANCELLED:
+            self.message_user(request, gettext("Already cancelled"), messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        form = CancelOneForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            refusal = obj.cancel(
+                by=request.user,
+                channel=Channel.ADMIN,
+                reason=form.cleaned_data["reason"],
+                by_staff=True,
+                for_patient=form.cleaned_data["for_patient"],
+            )
+            if refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+            else:
+                self.message_user(request, gettext("The session was cancelled."), messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        inside_notice = obj.start_time - timezone.now() < obj.notice_period
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel this session?"),
+            "opts": self.opts,
+            "original": obj,
+            "when": when_text(obj),
+            "inside_notice": inside_notice,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/reservations/reservation/cancel.html", context)
+
+    def cancel_range_view(self, request):
+        """A professional is ill or away: the form, then the list it would cancel, then the
+        cancels, each through Reservation.cancel as staff, with one reason."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = RangeCancelForm(request.POST if request.method == "POST" else None)
+        sessions = None
+        if form.is_bound and form.is_valid():
+            sessions = form.sessions(timezone.now())
+            if "confirm" in request.POST:
+                # Only what was shown: a session booked since the list was drawn stays.
+                shown = request.POST.getlist("session")
+                done = self._cancel_all(
+                    request, sessions.filter(pk__in=shown), form.cleaned_data["reason"]
+                )
+                url = reverse("admin:reservations_reservation_changelist")
+                professional = form.cleaned_data["professional"].pk
+                if done:
+                    return HttpResponseRedirect(f"{url}?professional={professional}&when=all")
+                return HttpResponseRedirect(url)
+            sessions = [(r, when_text(r)) for r in sessions]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel a professional's sessions"),
+            "opts": self.opts,
+            "form": form,
+            "sessions": sessions,
+        }
+        return TemplateResponse(
+            request, "admin/reservations/reservation/cancel_range.html", context
+        )
+
+
+class DoubleBooked(Exception):
+    """A concurrent booking won the slot between the form's check and our write."""
 
 
 @admin.register(ReservationEvent)

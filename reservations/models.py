@@ -202,18 +202,26 @@ class Reservation(models.Model):
     cancellation_reason = models.TextField(
         _("cancellation reason"), blank=True, max_length=REASON_MAX_LENGTH
     )
+    # Columns added after the first release have database defaults too, so rows written outside
+    # the ORM (bench/build_data.py's COPY, tests' bulk INSERTs) need not name them.
     video_url = models.URLField(
         _("video call link"),
         blank=True,
+        db_default="",
         help_text=_("For this session only; blank uses the professional's link."),
     )
     # None until the professional records it.
     attended = models.BooleanField(_("attended"), null=True, blank=True)
     late_cancellation = models.CharField(
-        _("late cancellation"), max_length=16, choices=Lateness.choices, blank=True, default=""
+        _("late cancellation"),
+        max_length=16,
+        choices=Lateness.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     # For the practice only: never shown to the patient nor sent by the API.
-    internal_notes = models.TextField(_("internal notes"), blank=True)
+    internal_notes = models.TextField(_("internal notes"), blank=True, db_default="")
     # A pending request holds its time until then; nobody having confirmed it, it lapses
     # (Reservation.expire). None: it waits as long as it takes.
     expires_at = models.DateTimeField(_("request expires at"), null=True, blank=True)
@@ -281,8 +289,9 @@ class Reservation(models.Model):
         reservation.full_clean()
         return reservation.insert(by=by, channel=channel)
 
-    def insert(self, *, by, channel):
-        """Write this validated, new reservation with its "created" event.
+    def insert(self, *, by, channel, changes=None):
+        """Write this validated, new reservation with its "created" event (`changes`: what the
+        event records besides, e.g. {"rescheduled_from": id}).
 
         Two overlapping inserts check each other's uncommitted rows under two exclusion
         constraints and can deadlock; PostgreSQL aborts one. Trying again then meets the
@@ -298,6 +307,7 @@ class Reservation(models.Model):
                         to_status=self.status,
                         actor=by,
                         channel=channel,
+                        changes=changes or {},
                         at=self.created_at,
                     )
                 return self
@@ -309,6 +319,14 @@ class Reservation(models.Model):
                 if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != "40P01":
                     raise
         raise AssertionError("unreachable")
+
+    @property
+    def moved_to(self):
+        """The session this one was rescheduled to, or None."""
+        try:
+            return self.rescheduled_to
+        except Reservation.DoesNotExist:
+            return None
 
     @property
     def duration(self):
@@ -610,12 +628,12 @@ class Reservation(models.Model):
         return sum(r.expire(now) for r in cls.objects.overdue(now).filter(**filters))
 
     def confirm(self, *, by, channel, now=None):
-        """PENDING becomes CONFIRMED, unless its hold has lapsed. Returns True when this call
-        confirmed it."""
+        """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed.
+        Returns True when this call confirmed it."""
         now = now or timezone.now()
         with transaction.atomic():
             updated = (
-                Reservation.objects.filter(pk=self.pk, status=Status.PENDING)
+                Reservation.objects.filter(pk=self.pk, status=Status.PENDING, end_time__gt=now)
                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                 .update(status=Status.CONFIRMED, expires_at=None)
             )

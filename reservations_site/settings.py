@@ -54,8 +54,12 @@ else:
 INSTALLED_APPS = [
     "accounts",
     "reservations",
-    "notifications",  # messages (the outbox), reminders, calendars: beside the core, never in it
-    "calendars",  # the calendar feed and each session's .ics: beside the core, never in it
+    # Beside the core, depending on it and never the other way:
+    "scheduling",  # working hours, time off, free slots, booking and rescheduling
+    "series",  # weekly series
+    "agenda",  # the professional's pages
+    "notifications",  # messages (the outbox) and reminders
+    "calendars",  # the calendar feed and each session's .ics
     "api",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -271,8 +275,19 @@ TASKS = {
     }
 }
 
+# A weekly series' sessions are created this far ahead; the worker extends them daily.
+SERIES_HORIZON_WEEKS = env_int("SERIES_HORIZON_WEEKS", 12)
+
 # How long a patient's pending request holds its slot when nobody confirms it.
 PENDING_EXPIRY_HOURS = env_int("PENDING_EXPIRY_HOURS", 48)
+
+# Patients booking online (scheduling/booking.py): whether they may book any professional with
+# working hours, or only those they have already seen; how many requests a patient may have
+# waiting for one professional's confirmation; and how many bookings and reschedules a patient
+# may make (the API has its own API_RATE_LIMIT).
+BOOKING_OPEN_TO_ALL = env_bool("BOOKING_OPEN_TO_ALL", True)
+BOOKING_MAX_PENDING = env_int("BOOKING_MAX_PENDING", 1)
+BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "10/h")
 
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)

@@ -1,11 +1,15 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from . import views
 
 # The admin logs in through allauth's form, so it shares its rate limits.
 admin.site.login = secure_admin_login(admin.site.login)
+# The admin is the practice's reception desk.
+admin.site.site_header = admin.site.site_title = _("Turnos · Reception")
+admin.site.index_title = _("Reception")
 # Errors in the site's layout and the visitor's language. allauth looks up handler429 here too.
 handler400 = "reservations_site.views.bad_request"
 handler403 = "reservations_site.views.permission_denied"
@@ -21,7 +25,9 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("agenda/", include("agenda.urls")),
     path("", include("reservations.urls")),
+    path("", include("scheduling.urls")),
     path("", include("accounts.urls")),
     path("", include("calendars.urls")),
 ]

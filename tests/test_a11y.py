@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from .browser import enter, launch
-from .conftest import CSRF_TOKEN, csrf_client
+from .conftest import CSRF_TOKEN, csrf_client, make_user
 
 AXE_VERSION = "4.14.1"
 AXE = Path(__file__).parent / "assets" / "axe.min.js"
@@ -64,15 +64,48 @@ def new_page(browser, locale="es-AR"):
     return context.new_page()
 
 
+@pytest.fixture
+def sessions_of_every_kind(patient, professional, make_reservation, settings):
+    """Upcoming sessions showing everything a session can say: the button to join, a refusal
+    with the professional's contact links and one with the practice's, a pending one, an
+    in-person one with its address; and a history with every ending."""
+    from accounts.models import ProfessionalProfile
+
+    settings.PRACTICE_PHONE = "011 4555-0101"
+    settings.PRACTICE_EMAIL = "consultorio@turnos.example"
+    profile = professional.professional_profile
+    profile.phone = "+54 9 11 5555-1234"
+    profile.whatsapp = "+54 9 11 5555-1234"
+    profile.contact_email = "gomez@consultorio.example"
+    profile.address = "Av. Corrientes 1234, piso 3, CABA"
+    profile.video_url = "https://meet.example.com/lic-gomez"
+    profile.save()
+    ruiz = make_user("ruiz@example.com", first_name="Pablo", last_name="Ruiz")
+    ProfessionalProfile.objects.create(user=ruiz, display_name="Dr. Pablo Ruiz")  # no contact
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    made = {
+        "join": make_reservation(patient, now + timedelta(minutes=10)),
+        "practice_contact": make_reservation(patient, now + timedelta(hours=20), pro=ruiz),
+        "pending": make_reservation(patient, now + timedelta(days=4), status="PENDING"),
+        "in_person": make_reservation(patient, now + timedelta(days=9), modality="Presencial"),
+        "done": make_reservation(patient, now - timedelta(days=7), modality="Presencial"),
+        "absent": make_reservation(patient, now - timedelta(days=14)),
+        "cancelled": make_reservation(patient, now - timedelta(days=21), status="CANCELLED"),
+    }
+    made["absent"].attended = False
+    made["absent"].save()
+    # Another patient whose next session is in person: the dashboard shows its address.
+    ana = make_user("ana@example.com", first_name="Ana")
+    make_reservation(ana, now + timedelta(days=2), modality="Presencial")
+    make_reservation(ana, now + timedelta(days=5))
+    return made
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_every_page_passes_axe(browser, live_server, patient, other_patient, make_reservation):
-    now = timezone.now().replace(second=0, microsecond=0)
-    soon = make_reservation(patient, now + timedelta(hours=20))
-    upcoming = make_reservation(patient, now + timedelta(days=4), status="PENDING")
-    make_reservation(patient, now + timedelta(days=9))
-    make_reservation(patient, now - timedelta(days=7), modality="Presencial")
-    make_reservation(patient, now - timedelta(days=14), status="CANCELLED")
+def test_every_page_passes_axe(browser, live_server, other_patient, sessions_of_every_kind):
+    made = sessions_of_every_kind
     url = live_server.url
 
     # Logged out: the entrance pages.
@@ -96,29 +129,42 @@ def test_every_page_passes_axe(browser, live_server, patient, other_patient, mak
     audit.check("password reset done")
     page.context.close()
 
-    # The patient with turns.
+    # The patient with sessions of every kind.
     page = new_page(browser)
     audit.page = page
     enter(page, live_server, "lucia@example.com", path=None)
-    for path in (
-        "/dashboard/",
-        f"/reservations/{upcoming.pk}/",
-        f"/reservations/{soon.pk}/",
-        "/preferences/",
-        "/accounts/password/change/",
-        "/accounts/logout/",
-    ):
+    page.goto(url + "/dashboard/")
+    first = page.locator("#upcoming .turn-card--next")
+    assert first.get_by_role("link", name="Entrar a la sesión").count() == 1
+    assert first.locator(".contact a").count() == 3
+    assert "Contactá al consultorio:" in page.locator("#upcoming").inner_text()
+    assert page.locator("#upcoming .turn-card--pending").count() == 1
+    audit.check("dashboard")
+    for name in ("join", "practice_contact", "pending", "in_person", "done", "cancelled"):
+        page.goto(f"{url}/reservations/{made[name].pk}/")
+        audit.check(f"reservation: {name}")
+    for path in ("/preferences/", "/accounts/password/change/", "/accounts/logout/"):
         page.goto(url + path)
         audit.check(path)
+    upcoming = made["pending"]
     page.goto(url + "/dashboard/")
     page.locator(f"#reservation-{upcoming.pk} button").click()
     page.wait_for_selector("#confirm-dialog[open]")
     audit.check("confirmation dialog")
     page.locator("#confirm-dialog button[value=confirm]").click()
-    page.wait_for_selector(f"#reservation-{upcoming.pk}.turn-row--cancelled")
+    page.wait_for_selector(f"#reservation-{upcoming.pk}.turn-card--cancelled")
     audit.check("dashboard after cancel")
     page.goto(f"{url}/reservations/{upcoming.pk}/")
     audit.check("cancelled reservation")
+    page.context.close()
+
+    # The next session in person: its address and map link on the dashboard.
+    page = new_page(browser)
+    audit.page = page
+    enter(page, live_server, "ana@example.com", path=None)
+    page.goto(url + "/dashboard/")
+    assert page.locator("#upcoming .turn-card--next .where__map").count() == 1
+    audit.check("dashboard, in person next")
     page.context.close()
 
     # The empty dashboard, and the dashboard in English.

@@ -20,7 +20,7 @@ def admin_client(client, staff):
 
 
 @pytest.fixture
-def booked(patient, other_patient, make_reservation):
+def booked(patient, other_patient, make_reservation, frozen_now):
     return [
         make_reservation(patient, NOW + timedelta(days=1), status="PENDING"),
         make_reservation(patient, NOW + timedelta(days=3), modality="Presencial"),
@@ -99,7 +99,21 @@ def test_the_cancel_action_records_the_staff_member_even_inside_the_notice(
     from django.utils import timezone
 
     soon = make_reservation(patient, timezone.now() + timedelta(hours=2))
-    admin_client.post(CHANGELIST, {"action": "cancel_selected", "_selected_action": [soon.pk]})
+    asked = admin_client.post(
+        CHANGELIST, {"action": "cancel_selected", "_selected_action": [soon.pk]}
+    )
+    assert asked.status_code == 200  # the confirmation page: nothing cancelled yet
+    soon.refresh_from_db()
+    assert soon.status == "CONFIRMED"
+    admin_client.post(
+        CHANGELIST,
+        {
+            "action": "cancel_selected",
+            "_selected_action": [soon.pk],
+            "confirm": "yes",
+            "reason": "El consultorio cierra",
+        },
+    )
     soon.refresh_from_db()
     assert soon.status == "CANCELLED"
     assert soon.cancelled_by == staff

@@ -35,9 +35,13 @@ def test_the_docs_render_from_this_site_only_under_the_csp(page, live_server):
 
     summaries = page.locator(".opblock-summary-path").all_inner_texts()
     assert sorted(s.replace("\u200b", "") for s in summaries) == [
+        "/api/professionals",
+        "/api/professionals/{id}/slots",
+        "/api/reservations",
         "/api/reservations/user/{client_id}",
         "/api/reservations/{id}",
         "/api/reservations/{id}",
+        "/api/reservations/{id}/reschedule",
     ]
     assert page.locator(".auth-wrapper .authorize").count() == 1  # both schemes, one button
     assert hosts == {urlsplit(live_server.url).netloc}

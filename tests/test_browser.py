@@ -1,18 +1,25 @@
 """The dashboard in a real Chromium: what only a browser can check (htmx swaps, the confirmation
 dialog, focus, keyboard use, layout). The site serves a strict CSP (no inline script or style):
-a console error (a CSP violation among them) fails the test unless the test expects it."""
+a console error (a CSP violation among them) fails the test unless the test expects it.
+
+The page: #upcoming lists the sessions ahead, nearest first (the first says "Tu próximo turno"),
+with their cancel buttons; #history lists what is behind, newest first, without actions. A cancel
+shows the same item again, cancelled, where it was (and announces it in #flash, a live region);
+after a reload the cancelled session is in the history. tests/test_patient_page_browser.py has
+what each session says (join link, address, contact) at a desktop's and a phone's width."""
 
 import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone
 
 from reservations.models import ReservationEvent
 
 from .browser import ConsoleErrors, enter, launch, screenshot
-from .conftest import PASSWORD
+from .conftest import NOW, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -80,8 +87,31 @@ def turns(patient, make_reservation):
     }
 
 
+def item(page, reservation):
+    """A session ahead, in #upcoming (where its cancel button is)."""
+    return page.locator(f"#upcoming #reservation-{reservation.pk}")
+
+
 def row(page, reservation):
-    return page.locator(f'#history [data-reservation-id="{reservation.pk}"]')
+    """A session behind, in #history."""
+    return page.locator(f"#history #reservation-{reservation.pk}")
+
+
+def first_upcoming(page):
+    return page.locator("#upcoming .upcoming__list > li").first
+
+
+def eyebrow(locator):
+    """The first session's "Tu próximo turno" (upper-case on screen, hence not inner_text)."""
+    return locator.locator(".turn-card__eyebrow").text_content()
+
+
+def cancelled_in_place(page, reservation):
+    page.wait_for_selector(f"#upcoming #reservation-{reservation.pk}.turn-card--cancelled")
+
+
+def focused_id(page):
+    return page.evaluate("document.activeElement && document.activeElement.id")
 
 
 def dialog(page):
@@ -100,68 +130,79 @@ def test_cancel_in_place_after_confirming(page, live_server, turns):
     log_in(page, live_server)
     policy = page.goto(f"{live_server.url}/dashboard/").headers["content-security-policy"]
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
-    target = turns["next"]
-    untouched = {r: html_of(page, f"#reservation-{turns[r].pk}") for r in ("later", "past")}
+    target = turns["next"]  # the second session ahead; `soon` is the first
+    untouched = {r: html_of(page, f"#reservation-{turns[r].pk}") for r in ("soon", "later", "past")}
     head = html_of(page, ".page-head")
-    card = html_of(page, "#current-turn")  # shows `soon`: this cancel does not send it again
     page.evaluate("window.__marker = 'same page'")
 
-    button = row(page, target).get_by_role("button")
+    button = item(page, target).get_by_role("button")
     assert button.get_attribute("aria-label").startswith("Cancelar turno del ")
     button.click()
     assert dialog(page).is_visible()
     assert "¿Cancelar tu turno del" in dialog(page).inner_text()
+    assert "Podés cancelar en línea hasta el " in dialog(page).inner_text()
     confirm_in_dialog(page)
-    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
+    cancelled_in_place(page, target)
 
     assert page.evaluate("window.__marker") == "same page"  # swapped in place, no reload
     assert "Tu turno fue cancelado." in page.locator("#flash").inner_text()
     assert page.locator("#flash").get_attribute("aria-live") == "polite"
-    assert "Ya cancelado" in row(page, target).inner_text()
-    assert "Cancelado" in row(page, target).inner_text()  # the status in words, not colour only
-    assert page.evaluate("document.activeElement.id") == "flash"
+    shown = item(page, target)
+    assert shown.locator(".turn__result").inner_text() == "Tu turno fue cancelado."
+    assert "Cancelado" in shown.locator(".badge").inner_text()  # in words, not colour only
+    assert shown.get_by_role("button").count() == 0
+    # Focus is on the session itself (announced by #flash, which is not focused): the page
+    # stays where it was.
+    assert focused_id(page) == f"reservation-{target.pk}"
     assert not dialog(page).is_visible()
     for name, before in untouched.items():
         assert html_of(page, f"#reservation-{turns[name].pk}") == before, name
     assert html_of(page, ".page-head") == head
-    assert html_of(page, "#current-turn") == card
     target.refresh_from_db()
     assert target.status == "CANCELLED"
     assert page.console.csp_violations() == []
 
 
 def test_reloading_after_a_cancel_never_brings_back_the_page_from_before(page, live_server, turns):
-    # Neither the server nor the browser may keep the page from before the cancel.
+    # Neither the server nor the browser may keep the page from before the cancel: after a
+    # reload the session is in the history, cancelled by the patient, and no longer ahead.
     log_in(page, live_server)
     page.goto(f"{live_server.url}/dashboard/")
     target = turns["later"]
-    row(page, target).get_by_role("button").click()
+    item(page, target).get_by_role("button").click()
     confirm_in_dialog(page)
-    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
+    cancelled_in_place(page, target)
     for _ in range(2):
         page.reload()
+        assert item(page, target).count() == 0
         assert "turn-row--cancelled" in row(page, target).get_attribute("class")
+        assert "por vos" in row(page, target).inner_text()
         assert row(page, target).get_by_role("button").count() == 0
     assert "Tu turno fue cancelado." not in page.locator("#flash").inner_text()
+    target.refresh_from_db()
+    assert target.status == "CANCELLED"
 
 
 def test_a_turn_inside_the_notice_period_says_why_and_has_no_button(page, live_server, turns):
     enter(page, live_server)
-    soon = row(page, turns["soon"])
+    soon = item(page, turns["soon"])
+    # It is the first session ahead: the card says so, why it cannot be cancelled, and offers
+    # nothing but its details.
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{turns['soon'].pk}"
+    assert eyebrow(soon) == "Tu próximo turno"
     assert soon.get_by_role("button").count() == 0
     assert "Solo podés cancelar con 48 h de anticipación" in soon.inner_text()
-    # It is also the current turn: the card says the same and offers nothing either.
-    card = page.locator("#current-turn")
-    assert card.get_by_role("button").count() == 0
-    assert "48 h" in card.inner_text()
+    # Sessions beyond the notice keep their button.
+    assert item(page, turns["next"]).get_by_role("button").count() == 1
 
 
 def test_dismissing_the_dialog_changes_nothing(page, live_server, turns):
     enter(page, live_server)
     target = turns["next"]
+    before = html_of(page, "#upcoming")
     posts = []
     page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
-    button = row(page, target).get_by_role("button")
+    button = item(page, target).get_by_role("button")
     button.click()
     dialog(page).get_by_role("button", name="No, mantenerlo").click()
     assert not dialog(page).is_visible()
@@ -171,16 +212,18 @@ def test_dismissing_the_dialog_changes_nothing(page, live_server, turns):
         button.get_attribute("aria-label")
     )
     assert page.locator("#flash").inner_text() == ""
+    assert html_of(page, "#upcoming") == before
     target.refresh_from_db()
     assert target.status == "PENDING"
 
 
 def test_keyboard_only_cancel(page, live_server, turns):
     """Tab to the button, Enter opens the dialog on the safe answer, Escape closes it and
-    returns focus; Enter again, Tab to "yes", Enter cancels and focus lands on the message."""
+    returns focus; Enter again, Tab to "yes", Enter cancels and focus lands on the session,
+    shown cancelled where it was."""
     enter(page, live_server)
     target = turns["next"]
-    label = row(page, target).get_by_role("button").get_attribute("aria-label")
+    label = item(page, target).get_by_role("button").get_attribute("aria-label")
 
     def focused_label():
         return page.evaluate("document.activeElement && document.activeElement.ariaLabel")
@@ -214,8 +257,11 @@ def test_keyboard_only_cancel(page, live_server, turns):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.value") == "confirm"
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
-    assert page.evaluate("document.activeElement.id") == "flash"
+    cancelled_in_place(page, target)
+    assert focused_id(page) == f"reservation-{target.pk}"
+    # From the session, Tab goes on inside it (its date's link), not back to the top.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('li').id") == f"reservation-{target.pk}"
     target.refresh_from_db()
     assert target.status == "CANCELLED"
 
@@ -226,7 +272,7 @@ def test_a_question_closed_and_asked_again_at_once_gets_its_own_answer(page, liv
     # so that the order is certain.)
     enter(page, live_server)
     target = turns["next"]
-    row(page, target).get_by_role("button").click()
+    item(page, target).get_by_role("button").click()
     assert dialog(page).is_visible()
     page.evaluate(
         """(id) => {
@@ -237,61 +283,83 @@ def test_a_question_closed_and_asked_again_at_once_gets_its_own_answer(page, liv
     )
     assert dialog(page).is_visible()
     confirm_in_dialog(page)
-    page.wait_for_selector(f"#reservation-{target.pk}.turn-row--cancelled")
+    cancelled_in_place(page, target)
     target.refresh_from_db()
     assert target.status == "CANCELLED"
 
 
-def test_cancelling_the_current_turn_updates_the_card(page, live_server, patient, make_reservation):
+def test_cancelling_the_next_session_shows_it_cancelled_and_a_reload_brings_the_following(
+    page, live_server, patient, make_reservation
+):
+    # Before the redesign a separate "current turn" card was sent again with every cancel. Now
+    # the cancelled session stays where it was, shown cancelled (nothing else moves under the
+    # patient's eyes); the next page load puts the following session first.
     now = timezone.now()
     first = make_reservation(patient, now + timedelta(days=3))
     second = make_reservation(patient, now + timedelta(days=6))
     enter(page, live_server)
-    card = page.locator("#current-turn")
-    assert card.get_attribute("aria-labelledby") == "current-turn-title"
-    assert card.locator(f'[data-reservation-id="{first.pk}"]').count() == 1
-    card.get_by_role("button").click()
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{first.pk}"
+    assert eyebrow(item(page, first)) == "Tu próximo turno"
+    item(page, first).get_by_role("button").click()
     confirm_in_dialog(page)
-    page.wait_for_selector(f'#current-turn [data-reservation-id="{second.pk}"]')
-    assert "Ya cancelado" in row(page, first).inner_text()
+    cancelled_in_place(page, first)
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{first.pk}"
+    assert item(page, second).get_by_role("button").count() == 1
+
+    page.reload()
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{second.pk}"
+    assert eyebrow(item(page, second)) == "Tu próximo turno"
+    assert "Cancelado" in row(page, first).inner_text()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("CANCELLED", "CONFIRMED")
 
 
-def test_a_session_booked_while_the_page_was_open_reaches_the_card_with_any_cancel(
+def test_a_session_booked_while_the_page_was_open_shows_on_the_next_load(
     page, live_server, turns, make_reservation
 ):
+    # Before the redesign any cancel brought it into the "current turn" card. Now a cancel
+    # answers only its own session; the newly booked one is first after a reload.
     log_in(page, live_server)
-    card = page.locator("#current-turn")
-    assert card.locator(f'[data-reservation-id="{turns["soon"].pk}"]').count() == 1
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{turns['soon'].pk}"
     # The practice books a session before `soon` while the page stays open.
     booked = make_reservation(turns["soon"].client, timezone.now() + timedelta(hours=10))
-    row(page, turns["later"]).get_by_role("button").click()
+    item(page, turns["later"]).get_by_role("button").click()
     confirm_in_dialog(page)
-    page.wait_for_selector(f'#current-turn [data-reservation-id="{booked.pk}"]')
-    assert "Ya cancelado" in row(page, turns["later"]).inner_text()
-    screenshot(page, "card-refreshed-by-a-later-cancel")
+    cancelled_in_place(page, turns["later"])
+    assert page.locator(f"#reservation-{booked.pk}").count() == 0
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{turns['soon'].pk}"
+
+    page.reload()
+    assert first_upcoming(page).get_attribute("id") == f"reservation-{booked.pk}"
+    assert eyebrow(first_upcoming(page)) == "Tu próximo turno"
+    assert item(page, turns["later"]).count() == 0
+    assert row(page, turns["later"]).count() == 1
 
 
 def test_empty_state(page, live_server, other_patient):
     enter(page, live_server, email="martin@example.com")
-    assert "No tenés turnos próximos." in page.locator("#current-turn").inner_text()
-    assert "Todavía no tenés turnos." in page.locator("#history").inner_text()
+    assert "No tenés turnos próximos." in page.locator("#upcoming").inner_text()
+    assert "Todavía no tenés sesiones pasadas." in page.locator("#history").inner_text()
     assert page.locator("main button").count() == 0
 
 
 def test_cancel_from_the_reservation_page(page, live_server, turns):
     enter(page, live_server)
     target = turns["later"]
-    row(page, target).locator("a.turn-row__link").click()
+    item(page, target).locator("a.turn-card__link").click()
     page.wait_for_url(f"{live_server.url}/reservations/{target.pk}/")
     card = page.locator("#reservation-detail")
     assert "Lic. Carolina Gómez" in card.inner_text()
     assert "45 minutos" in card.inner_text()
+    assert "Podés cancelar en línea hasta el " in card.inner_text()
     card.get_by_role("button").click()
     confirm_in_dialog(page)
     page.wait_for_selector("#reservation-detail.turn-card--cancelled")
     assert "Tu turno fue cancelado." in page.locator("#flash").inner_text()
     assert "por vos" in page.locator("#reservation-detail").inner_text()
-    assert page.evaluate("document.activeElement.id") == "flash"
+    assert card.get_by_role("button").count() == 0
+    assert focused_id(page) == "reservation-detail"  # the card, in place; #flash announces
     target.refresh_from_db()
     assert target.status == "CANCELLED"
 
@@ -305,14 +373,14 @@ def test_back_to_a_paged_history_brings_the_whole_page(
     made = [make_reservation(patient, start + timedelta(days=7 * i)) for i in range(15)]
     enter(page, live_server)
     page.locator(".pager").get_by_role("link", name="Anteriores").click()
-    page.wait_for_selector(f'#history [data-reservation-id="{made[0].pk}"]')
+    page.wait_for_selector(f"#history #reservation-{made[0].pk}")
     row(page, made[0]).locator("a").click()
     page.wait_for_url(f"{live_server.url}/reservations/{made[0].pk}/")
     page.go_back()
-    page.wait_for_selector(f'#history [data-reservation-id="{made[0].pk}"]')
+    page.wait_for_selector(f"#history #reservation-{made[0].pk}")
     assert page.url.endswith("?page=2")
     assert page.locator(".site-header").is_visible()
-    assert page.locator("#current-turn").count() == 1
+    assert page.locator("#upcoming").count() == 1
     assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # the CSS is there
 
 
@@ -322,19 +390,23 @@ def test_paging_through_history(page, live_server, patient, make_reservation):
     enter(page, live_server)
     newest, oldest = made[-1], made[0]
     assert row(page, newest).count() == 1
+    assert (
+        page.locator("#history .turn-row").first.get_attribute("id") == f"reservation-{newest.pk}"
+    )
     page.evaluate("window.__marker = 'same page'")
 
     page.locator(".pager").get_by_role("link", name="Anteriores").click()
-    page.wait_for_selector(f'#history [data-reservation-id="{oldest.pk}"]')
+    page.wait_for_selector(f"#history #reservation-{oldest.pk}")
     assert page.evaluate("window.__marker") == "same page"
     assert page.url.endswith("?page=2")
-    assert page.evaluate("document.activeElement.id") == "history-title"
+    assert focused_id(page) == "history-title"
     assert row(page, newest).count() == 0
+    assert page.locator("#history .turn-row").count() == 5
     assert "Página 2" in page.locator(".pager").inner_text()
     assert page.locator(".pager").get_by_role("link", name="Anteriores").count() == 0
 
     page.go_back()
-    page.wait_for_selector(f'#history [data-reservation-id="{newest.pk}"]')
+    page.wait_for_selector(f"#history #reservation-{newest.pk}")
     assert page.url == f"{live_server.url}/dashboard/"
     assert row(page, oldest).count() == 0
 
@@ -372,10 +444,11 @@ def test_an_expired_session_goes_to_the_login_page(page, live_server, turns):
 
     page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
     target = turns["next"]
-    row(page, target).get_by_role("button").click()
+    item(page, target).get_by_role("button").click()
     confirm_in_dialog(page)
     page.wait_for_url(re.compile(r"/accounts/login/\?next=/dashboard/"))
-    assert page.locator("#history").count() == 0  # a whole login page, not a fragment in a row
+    # A whole login page, not a fragment in a session's card.
+    assert page.locator("#upcoming, #history").count() == 0
     assert page.locator("input[name=password]").count() == 1
     target.refresh_from_db()
     assert target.status == "PENDING"
@@ -385,14 +458,15 @@ def test_a_dropped_connection_says_so_and_changes_nothing(page, live_server, tur
     enter(page, live_server)
     page.console.allow("net::ERR_FAILED", "htmx:sendError", "htmx:afterRequest")
     target = turns["next"]
-    before = html_of(page, f"#reservation-{target.pk}")
+    before = html_of(page, "#upcoming")
     page.route("**/cancel/", lambda route: route.abort())
-    row(page, target).get_by_role("button").click()
+    item(page, target).get_by_role("button").click()
     confirm_in_dialog(page)
     page.wait_for_selector("#flash .flash--error")
     assert "No pudimos conectarnos con el servidor" in page.locator("#flash").inner_text()
-    assert page.evaluate("document.activeElement.id") == "flash"
-    assert html_of(page, f"#reservation-{target.pk}") == before
+    # An error is still announced by focusing #flash (static/js/app.js, flash()).
+    assert focused_id(page) == "flash"
+    assert html_of(page, "#upcoming") == before
     target.refresh_from_db()
     assert target.status == "PENDING"
 
@@ -406,14 +480,14 @@ def test_a_server_error_says_so_and_nothing_is_half_done(page, live_server, turn
     enter(page, live_server)
     page.console.allow("500", "htmx:responseError")
     target = turns["next"]
-    before = html_of(page, f"#reservation-{target.pk}")
-    card_before = html_of(page, "#current-turn")
-    row(page, target).get_by_role("button").click()
+    before = html_of(page, "#upcoming")
+    history_before = html_of(page, "#history")
+    item(page, target).get_by_role("button").click()
     confirm_in_dialog(page)
     page.wait_for_selector("#flash .flash--error")
     assert "Algo salió mal. No se cambió nada" in page.locator("#flash").inner_text()
-    assert html_of(page, f"#reservation-{target.pk}") == before
-    assert html_of(page, "#current-turn") == card_before
+    assert html_of(page, "#upcoming") == before
+    assert html_of(page, "#history") == history_before
     target.refresh_from_db()
     assert target.status == "PENDING"
     assert not ReservationEvent.objects.filter(reservation=target).exists()
@@ -425,7 +499,11 @@ def test_language_switch_is_remembered(page, live_server, turns):
     page.get_by_role("button", name="Cambiar").click()
     page.wait_for_url(f"{live_server.url}/dashboard/")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert "Your next session" in page.locator("#current-turn").inner_text()
+    assert eyebrow(first_upcoming(page)) == "Your next session"
+    assert "Done" in row(page, turns["past"]).inner_text()
+    page.goto(f"{live_server.url}/preferences/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Preferences" in page.locator("h1").inner_text()
     page.goto(f"{live_server.url}/accounts/password/change/")
     assert "Change your password" in page.locator("h1").inner_text()
 
@@ -441,64 +519,133 @@ def test_small_screens_and_zoom_need_no_horizontal_scrolling(browser, live_serve
     page = new_page(browser, viewport=viewport)
     try:
         enter(page, live_server)
-        for path in ("/dashboard/", f"/reservations/{turns['next'].pk}/", "/preferences/"):
+        for name, path in [
+            ("dashboard", "/dashboard/"),
+            ("detail", f"/reservations/{turns['next'].pk}/"),
+            ("preferences", "/preferences/"),
+        ]:
             page.goto(f"{live_server.url}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], (path, width)
+            small = page.evaluate(SMALL_TARGETS_JS)
+            assert small == [], (path, small)
+            screenshot(page, f"reflow-{viewport['width']}-{name}")
         page.goto(f"{live_server.url}/dashboard/")
-        button = row(page, turns["next"]).get_by_role("button")
+        button = item(page, turns["next"]).get_by_role("button")
         button.scroll_into_view_if_needed()
         box = button.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
-        small = page.evaluate(SMALL_TARGETS_JS)
-        assert small == [], small
         assert page.console.unexpected() == []
     finally:
         page.context.close()
 
 
-@pytest.fixture
-def showcase(patient, make_reservation):
-    """The same kinds of turns as `turns`, at the whole hours a practice books."""
-    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    return {
-        "soon": make_reservation(patient, midnight + timedelta(days=1, hours=15)),  # < 48 h
-        "next": make_reservation(patient, midnight + timedelta(days=4, hours=10), status="PENDING"),
-        "later": make_reservation(patient, midnight + timedelta(days=11, hours=16, minutes=30)),
-        "past": make_reservation(
-            patient, midnight - timedelta(days=7, hours=-17), minutes=60, modality="Presencial"
-        ),
-        "cancelled": make_reservation(
-            patient, midnight - timedelta(days=14, hours=-10), status="CANCELLED"
-        ),
+SCREENSHOT_DESKTOP = {"width": 1366, "height": 900}
+
+
+def make_showcase(patient, professional, staff, make_reservation):
+    """A patient's sessions as a practice books them, around NOW (Tuesday 10 March 2026, 12:00
+    in Buenos Aires): one inside the 48 h notice, a pending one, an in-person one, and a history
+    with every ending. Lic. Gómez has a phone, WhatsApp, email, address and video link."""
+    profile = professional.professional_profile
+    profile.phone = "+54 9 11 5555-1234"
+    profile.whatsapp = "+54 9 11 5555-1234"
+    profile.contact_email = "gomez@consultorio.example"
+    profile.address = "Av. Corrientes 1234, piso 3, CABA"
+    profile.video_url = "https://meet.example.com/lic-gomez"
+    profile.save()
+    midnight = timezone.localtime(NOW).replace(hour=0)
+
+    def at(days, hours, minutes=0):
+        return midnight + timedelta(days=days, hours=hours, minutes=minutes)
+
+    turns = {
+        "soon": make_reservation(patient, at(1, 15)),  # tomorrow, inside the notice
+        "next": make_reservation(patient, at(3, 10), status="PENDING"),
+        "in_person": make_reservation(patient, at(7, 16, 30), modality="Presencial"),
+        "later": make_reservation(patient, at(14, 16, 30)),
+        "done": make_reservation(patient, at(-7, 17), minutes=60, modality="Presencial"),
+        "absent": make_reservation(patient, at(-14, 17)),
+        "cancelled": make_reservation(patient, at(-21, 10), status="CANCELLED"),
+        "cancelled_by_practice": make_reservation(patient, at(-28, 10), status="CANCELLED"),
+        "not_confirmed": make_reservation(patient, at(-35, 10), status="PENDING"),
     }
+    turns["absent"].attended = False
+    turns["absent"].save()
+    for name, who, days in [("cancelled", patient, -23), ("cancelled_by_practice", staff, -29)]:
+        r = turns[name]
+        r.cancelled_by, r.cancelled_at = who, at(days, 9, 12)
+        r.save()
+    booked = turns["in_person"]
+    for action, status, days in [("created", "PENDING", -5), ("confirmed", "CONFIRMED", -4)]:
+        ReservationEvent.objects.create(
+            reservation=booked,
+            action=action,
+            to_status=status,
+            actor=staff,
+            channel="admin",
+            at=at(days, 11, 20),
+        )
+    return turns
 
 
-def test_screenshots(browser, live_server, showcase, other_patient):
-    """Written on every run (test-artifacts/screenshots; `make screenshots` writes docs/)."""
-    turns = showcase
-    for name, viewport in [("dashboard-desktop", DESKTOP), ("dashboard-phone", PHONE)]:
-        page = new_page(browser, viewport=viewport)
+def test_screenshots(
+    browser, live_server, patient, other_patient, professional, staff, make_reservation
+):
+    """The README's pictures, with the clock frozen so that they say the same on every run.
+    Written to test-artifacts/screenshots; `make screenshots` writes docs/screenshots."""
+    with time_machine.travel(NOW, tick=True) as clock:
+        turns = make_showcase(patient, professional, staff, make_reservation)
+        for device, viewport in [("desktop", SCREENSHOT_DESKTOP), ("phone", PHONE)]:
+            page = new_page(browser, viewport=viewport)
+            enter(page, live_server)
+            assert eyebrow(first_upcoming(page)) == "Tu próximo turno"
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            screenshot(page, f"dashboard-{device}")
+            page.goto(f"{live_server.url}/reservations/{turns['in_person'].pk}/")
+            assert "Ver en el mapa" in page.locator("#reservation-detail").inner_text()
+            assert "Confirmado" in page.locator(".timeline").inner_text()
+            screenshot(page, f"detail-{device}")
+            if device == "phone":
+                page.goto(f"{live_server.url}/dashboard/")
+                item(page, turns["next"]).get_by_role("button").click()
+                assert "Podés cancelar en línea hasta " in dialog(page).inner_text()
+                screenshot(page, "cancel-dialog-phone", full_page=False)
+                page.keyboard.press("Escape")
+                page.goto(f"{live_server.url}/reservations/{turns['soon'].pk}/")
+                assert "48 h" in page.locator("#reservation-detail").inner_text()
+                assert page.locator("#reservation-detail .contact a").count() == 3
+                screenshot(page, "reservation-refusal-phone")
+            assert page.console.unexpected() == []
+            page.context.close()
+
+        page = new_page(browser, viewport=SCREENSHOT_DESKTOP, locale="en-US")
         enter(page, live_server)
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-        screenshot(page, name)
-        if name == "dashboard-phone":
-            row(page, turns["next"]).get_by_role("button").click()
-            screenshot(page, "cancel-dialog-phone", full_page=False)
-            page.keyboard.press("Escape")
-            page.goto(f"{live_server.url}/reservations/{turns['soon'].pk}/")
-            assert "48 h" in page.locator("#reservation-detail").inner_text()
-            screenshot(page, "reservation-refusal-phone")
+        assert eyebrow(first_upcoming(page)) == "Your next session"
+        screenshot(page, "dashboard-english")
         page.context.close()
 
-    page = new_page(browser, locale="en-US")
-    enter(page, live_server)
-    assert "Your next session" in page.inner_text("#current-turn")
-    screenshot(page, "dashboard-english")
-    page.context.close()
+        page = new_page(browser, viewport=SCREENSHOT_DESKTOP)
+        enter(page, live_server, email="martin@example.com")
+        assert "No tenés turnos próximos." in page.locator("#upcoming").inner_text()
+        screenshot(page, "dashboard-empty")
+        page.context.close()
 
-    page = new_page(browser)
-    enter(page, live_server, email="martin@example.com")
-    assert "No tenés turnos próximos." in page.locator("#current-turn").inner_text()
-    screenshot(page, "dashboard-empty")
-    page.context.close()
+        # Tomorrow, ten minutes before `soon`: the button to join is there. (A new session:
+        # hours without a request end the old one.)
+        clock.move_to(turns["soon"].start_time - timedelta(minutes=10))
+        page = new_page(browser, viewport=PHONE)
+        enter(page, live_server)
+        assert first_upcoming(page).get_by_role("link", name="Entrar a la sesión").count() == 1
+        screenshot(page, "join-button-phone")
+        page.context.close()
+
+        # Saturday: the in-person session is the next one, with its address and map link.
+        clock.move_to(timezone.localtime(NOW).replace(hour=10) + timedelta(days=4))
+        page = new_page(browser, viewport=SCREENSHOT_DESKTOP)
+        enter(page, live_server)
+        first = first_upcoming(page)
+        assert first.get_attribute("id") == f"reservation-{turns['in_person'].pk}"
+        assert first.locator(".where__map").count() == 1
+        screenshot(page, "in-person-desktop")
+        page.context.close()

@@ -110,7 +110,7 @@ def test_the_update_rechecks_the_notice_period(patient, make_reservation):
     assert r.status == "CONFIRMED"
 
 
-def test_confirm_moves_pending_to_confirmed_once(patient, staff, make_reservation):
+def test_confirm_moves_pending_to_confirmed_once(patient, staff, make_reservation, frozen_now):
     r = make_reservation(patient, NOW + timedelta(days=5), status="PENDING")
     assert r.confirm(by=staff, channel=Channel.ADMIN) is True
     assert r.confirm(by=staff, channel=Channel.ADMIN) is False

@@ -145,3 +145,11 @@ def test_a_profile_change_is_recorded_with_who_and_what(professional, frozen_now
     assert change.changes == {"cancellation_notice_hours": [48, 24]}
     assert profile.update({"specialty": "Psicología"}, by=professional) == []
     assert profile.changes.count() == 1
+
+
+def test_a_request_for_a_session_that_is_over_cannot_be_confirmed(
+    patient, professional, make_reservation, frozen_now
+):
+    over = make_reservation(patient, NOW - timedelta(hours=2), status="PENDING")
+    assert not over.confirm(by=professional, channel="agenda")
+    assert Reservation.objects.get(pk=over.pk).status == "PENDING" and not over.events.exists()

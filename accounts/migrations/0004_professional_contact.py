@@ -13,31 +13,31 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='professionalprofile',
             name='address',
-            field=models.CharField(blank=True, max_length=300, verbose_name='address for in-person sessions'),
+            field=models.CharField(blank=True, db_default='', max_length=300, verbose_name='address for in-person sessions'),
         ),
         migrations.AddField(
             model_name='professionalprofile',
             name='contact_email',
-            field=models.EmailField(blank=True, max_length=254, verbose_name='contact email'),
+            field=models.EmailField(blank=True, db_default='', max_length=254, verbose_name='contact email'),
         ),
         migrations.AddField(
             model_name='professionalprofile',
             name='phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='phone'),
+            field=models.CharField(blank=True, db_default='', max_length=32, verbose_name='phone'),
         ),
         migrations.AddField(
             model_name='professionalprofile',
             name='photo',
-            field=models.ImageField(blank=True, help_text='Shown to patients next to the name; their initials when there is none.', upload_to='professionals/', verbose_name='photo'),
+            field=models.ImageField(blank=True, db_default='', help_text='Shown to patients next to the name; their initials when there is none.', upload_to='professionals/', verbose_name='photo'),
         ),
         migrations.AddField(
             model_name='professionalprofile',
             name='video_url',
-            field=models.URLField(blank=True, help_text='Where virtual sessions happen, unless a session has its own link.', verbose_name='video call link'),
+            field=models.URLField(blank=True, db_default='', help_text='Where virtual sessions happen, unless a session has its own link.', verbose_name='video call link'),
         ),
         migrations.AddField(
             model_name='professionalprofile',
             name='whatsapp',
-            field=models.CharField(blank=True, help_text='The number in international form, e.g. +54 9 11 5555 1234.', max_length=32, verbose_name='WhatsApp'),
+            field=models.CharField(blank=True, db_default='', help_text='The number in international form, e.g. +54 9 11 5555 1234.', max_length=32, verbose_name='WhatsApp'),
         ),
     ]

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='professionalprofile',
             name='requires_approval',
-            field=models.BooleanField(default=True, help_text='New bookings wait as pending until confirmed; otherwise they are confirmed at once.', verbose_name='bookings need approval'),
+            field=models.BooleanField(db_default=True, default=True, help_text='New bookings wait as pending until confirmed; otherwise they are confirmed at once.', verbose_name='bookings need approval'),
         ),
         migrations.CreateModel(
             name='ProfileChange',

@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[("es-ar", "Spanish (Argentina)"), ("en", "English")],
+                db_default="",
                 max_length=16,
                 verbose_name="language",
             ),
@@ -22,6 +23,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="user",
             name="phone",
-            field=models.CharField(blank=True, max_length=32, verbose_name="phone"),
+            field=models.CharField(blank=True, db_default="", max_length=32, verbose_name="phone"),
         ),
     ]

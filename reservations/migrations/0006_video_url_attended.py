@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
             name="video_url",
             field=models.URLField(
                 blank=True,
+                db_default="",
                 help_text="For this session only; blank uses the professional's link.",
                 verbose_name="video call link",
             ),

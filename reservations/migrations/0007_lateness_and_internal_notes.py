@@ -20,12 +20,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reservation',
             name='internal_notes',
-            field=models.TextField(blank=True, verbose_name='internal notes'),
+            field=models.TextField(blank=True, db_default='', verbose_name='internal notes'),
         ),
         migrations.AddField(
             model_name='reservation',
             name='late_cancellation',
-            field=models.CharField(blank=True, choices=[('', 'On time'), ('patient', 'Late, by the patient'), ('practice', 'Late, by the practice')], default='', max_length=16, verbose_name='late cancellation'),
+            field=models.CharField(blank=True, choices=[('', 'On time'), ('patient', 'Late, by the patient'), ('practice', 'Late, by the practice')], db_default='', default='', max_length=16, verbose_name='late cancellation'),
         ),
         migrations.AlterField(
             model_name='reservationevent',

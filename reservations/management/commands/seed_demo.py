@@ -25,6 +25,7 @@ from reservations.models import (
     ReservationEvent,
     Status,
 )
+from scheduling.models import WorkingHours
 
 DEMO_PASSWORD = "turnos-demo-2026"
 PATIENT = "paciente@turnos.example"
@@ -54,7 +55,22 @@ PROFILES = {
         "contact_email": "dr.ruiz.consultas@turnos.example",
         "address": "",
         "video_url": "https://meet.jit.si/turnos-demo-ruiz",
+        # His bookings are confirmed at once; Lic. Gómez approves each one.
+        "requires_approval": False,
     },
+}
+
+# When patients may book them online (scheduling): weekday, from, until, modality, then the
+# session and the break in minutes. Set once; changes made in the admin are kept.
+HOURS = {
+    PROFESSIONAL: [
+        *[(day, time(9), time(13), "both", 45, 15) for day in range(5)],
+        *[(day, time(15), time(19), "both", 45, 15) for day in range(4)],
+    ],
+    SECOND_PROFESSIONAL: [
+        (1, time(10), time(14), "Virtual", 30, 0),
+        (3, time(16), time(20), "Virtual", 30, 0),
+    ],
 }
 
 # Sessions start on the hour or half hour, from OPENS to LAST_START in the site's zone,
@@ -189,6 +205,19 @@ class Command(BaseCommand):
         self.staff = _user(STAFF, first_name="Recepción", is_staff=True, is_superuser=True)
         for user in (self.gomez, self.ruiz):
             ProfessionalProfile.objects.update_or_create(user=user, defaults=PROFILES[user.email])
+            if not user.working_hours.exists():
+                WorkingHours.objects.bulk_create(
+                    WorkingHours(
+                        professional=user,
+                        weekday=day,
+                        start_time=start,
+                        end_time=end,
+                        modality=modality,
+                        session_minutes=session,
+                        buffer_minutes=pause,
+                    )
+                    for day, start, end, modality, session, pause in HOURS[user.email]
+                )
 
         missing = REQUIRED_STATES - demo_states(self.patient, self.now)
         if reset or missing:
@@ -396,13 +425,15 @@ class Command(BaseCommand):
             day = base + timedelta(weeks=weeks)
             start = self._pick(_around(day, time(11)), other, gomez, GOMEZ_MINUTES)
             past = start + timedelta(minutes=GOMEZ_MINUTES) <= now
+            # The last week's session is left for Lic. Gómez to mark in her agenda.
+            recent = now - start < timedelta(days=7)
             self._book(
                 other,
                 gomez,
                 start,
                 GOMEZ_MINUTES,
                 created=now - timedelta(weeks=10),
-                attended=True if past else None,
+                attended=True if past and not recent else None,
                 session_modality=Modality.IN_PERSON,
             )
         for days, at in ((3, time(10)), (6, time(15, 30))):

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.agenda, name="agenda"),
+    path("settings/", views.settings_page, name="agenda_settings"),
+    path("<uuid:pk>/", views.session, name="agenda_session"),
+    path("<uuid:pk>/confirm/", views.confirm, name="agenda_confirm"),
+    path("<uuid:pk>/decline/", views.decline, name="agenda_decline"),
+    path("<uuid:pk>/cancel/", views.cancel, name="agenda_cancel"),
+    path("<uuid:pk>/attendance/", views.attendance, name="agenda_attendance"),
+    path("<uuid:pk>/notes/", views.notes, name="agenda_notes"),
+]

@@ -1,0 +1,200 @@
+"""A patient books a free slot, or moves a session to another: the rules, once, for the pages and
+the API.
+
+Both answer the new Reservation or a Refusal (reservations.models.Refusal: a code for machines, a
+message for the patient). The database has the last word on overlaps: of two patients racing for
+one slot, one is stored and the other gets the same refusal as if the slot had been taken a minute
+before ("unavailable"), never an error.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from reservations.models import Refusal, Reservation, Status
+from reservations.tasks import schedule_expiry
+
+from .models import WorkingHours
+from .slots import slot_at
+
+# The cancellation reason of a session the patient moved to another time (the new one links
+# back to it with rescheduled_from).
+RESCHEDULED_REASON = "rescheduled"
+
+UNAVAILABLE = _("That time is no longer available.")
+
+
+def unavailable():
+    return Refusal("unavailable", UNAVAILABLE)
+
+
+def bookable_professionals(patient):
+    """The professionals `patient` may book, the ones they have seen first, then by name.
+
+    A professional is bookable once they have working hours. Whether patients may book a
+    professional they have never seen is the practice's choice (BOOKING_OPEN_TO_ALL).
+    """
+    seen = Reservation.objects.filter(client=patient, professional=OuterRef("pk"))
+    professionals = (
+        User.objects.filter(is_active=True)
+        .filter(Exists(WorkingHours.objects.filter(professional=OuterRef("pk"))))
+        .exclude(pk=patient.pk)
+        .annotate(seen=Exists(seen))
+        .select_related("professional_profile")
+    )
+    if not settings.BOOKING_OPEN_TO_ALL:
+        professionals = professionals.filter(seen=True)
+    return sorted(professionals, key=lambda p: (not p.seen, p.display_name.casefold()))
+
+
+def bookable_professional(patient, pk):
+    """The professional with id `pk` if `patient` may book them, else None."""
+    return next((p for p in bookable_professionals(patient) if p.pk == pk), None)
+
+
+def _needs_approval(professional):
+    try:
+        return professional.professional_profile.requires_approval
+    except ObjectDoesNotExist:
+        return True
+
+
+def _limit_refusal(patient, professional, now, moving=None):
+    """The patient may hold BOOKING_MAX_PENDING requests waiting for one professional at once
+    (the session being moved does not count)."""
+    waiting = Reservation.objects.filter(
+        client=patient, professional=professional, status=Status.PENDING, end_time__gt=now
+    )
+    if moving is not None:
+        waiting = waiting.exclude(pk=moving.pk)
+    if waiting.count() >= settings.BOOKING_MAX_PENDING:
+        return Refusal(
+            "limit",
+            _(
+                "You already have a request waiting for this professional's confirmation: "
+                "when they answer it you can ask for another."
+            ),
+        )
+    return None
+
+
+def _prepare(patient, professional, start_time, modality, now, moving=None):
+    """Inside the booking's transaction: free the time of lapsed requests, serialize this
+    patient's bookings, and check the slot and the limit. Returns (slot, modality, refusal)."""
+    # A late worker never blocks a slot: whoever books first expires lapsed requests.
+    Reservation.expire_overdue(now, professional=professional)
+    Reservation.expire_overdue(now, client=patient)
+    # One booking at a time per patient, so two at once cannot both pass the limit.
+    list(User.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
+    slot = slot_at(
+        professional,
+        start_time,
+        now=now,
+        patient=patient,
+        exclude=moving.pk if moving is not None else None,
+    )
+    if slot is None:
+        return None, None, unavailable()
+    if modality is None:  # moving a session: keep its modality when the new time offers it
+        keep = moving.session_modality if moving is not None else None
+        modality = keep if keep in slot.modalities else slot.modalities[0]
+    if not slot.offers(modality):
+        return None, None, Refusal("modality", _("That modality is not offered at that time."))
+    if _needs_approval(professional):
+        refusal = _limit_refusal(patient, professional, now, moving)
+        if refusal:
+            return None, None, refusal
+    return slot, modality, None
+
+
+def _new_reservation(patient, professional, slot, modality, now, moving=None):
+    pending = _needs_approval(professional)
+    return Reservation(
+        client=patient,
+        professional=professional,
+        start_time=slot.start,
+        end_time=slot.end,
+        status=Status.PENDING if pending else Status.CONFIRMED,
+        session_modality=modality,
+        created_at=now,
+        expires_at=Reservation.pending_expiry(slot.start, now) if pending else None,
+        rescheduled_from=moving,
+    )
+
+
+class _Refused(Exception):
+    """Rolls the transaction back and carries the refusal out of it."""
+
+    def __init__(self, refusal):
+        self.refusal = refusal
+
+
+def request_booking(patient, professional, start_time, modality, *, now, channel):
+    """Book `start_time` with `professional` for `patient`: PENDING (holding the slot until
+    Reservation.pending_expiry) when the professional approves bookings, CONFIRMED otherwise.
+    Returns the Reservation, or a Refusal."""
+    if bookable_professional(patient, professional.pk) is None:
+        return Refusal("not_bookable", _("You cannot book this professional online."))
+    try:
+        with transaction.atomic():
+            slot, modality, refusal = _prepare(patient, professional, start_time, modality, now)
+            if refusal:
+                raise _Refused(refusal)
+            reservation = _new_reservation(patient, professional, slot, modality, now)
+            try:
+                reservation.full_clean()
+                reservation.insert(by=patient, channel=channel)
+            except ValidationError as exc:
+                # Another patient won the time since the slots were computed.
+                raise _Refused(unavailable()) from exc
+            schedule_expiry(reservation)
+    except _Refused as refused:
+        return refused.refusal
+    return reservation
+
+
+def reschedule_refusal(reservation, now):
+    """Why the patient may not move this session now, or None: the cancel rule (notice, status)."""
+    return reservation.cancel_refusal(now)
+
+
+def reschedule(reservation, start_time, modality=None, *, by, channel, now):
+    """Move the patient's `reservation` to another free slot of the same professional, in one
+    transaction: the new reservation (PENDING or CONFIRMED as for a booking, rescheduled_from the
+    old one, its "created" event saying so) and the old one cancelled by the patient with reason
+    "rescheduled". Either both happen or neither. `modality` None keeps the session's when the
+    new time offers it. Returns the new Reservation, or a Refusal (the old one unchanged)."""
+    refusal = reschedule_refusal(reservation, now)
+    if refusal:
+        return refusal
+    patient, professional = reservation.client, reservation.professional
+    try:
+        with transaction.atomic():
+            slot, modality, refusal = _prepare(
+                patient, professional, start_time, modality, now, moving=reservation
+            )
+            if refusal:
+                raise _Refused(refusal)
+            # The old one goes first, so the new time may overlap it (moved by half an hour).
+            refusal = reservation.cancel(by=by, channel=channel, reason=RESCHEDULED_REASON, now=now)
+            if refusal:
+                raise _Refused(refusal)
+            new = _new_reservation(patient, professional, slot, modality, now, moving=reservation)
+            try:
+                new.full_clean()
+                new.insert(
+                    by=by, channel=channel, changes={"rescheduled_from": str(reservation.pk)}
+                )
+            except ValidationError as exc:
+                raise _Refused(unavailable()) from exc
+            schedule_expiry(new)
+    except BaseException as exc:
+        # Rolled back: the old session is as it was in the database; so it is here.
+        reservation.refresh_from_db()
+        if isinstance(exc, _Refused):
+            return exc.refusal
+        raise
+    return new

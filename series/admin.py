@@ -1,0 +1,456 @@
+"""Series in the admin: created after a preview of every date and its clashes; from a series or
+one of its sessions, "cancel this and later" and "change the time of this and later", each with a
+preview. The views only read the form and call the series' own functions (series/services.py,
+Series.cancel_from, Series.plan_move, Series.move_from), which the professional's agenda calls too.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from reservations.admin import ReservationAdmin as BaseReservationAdmin
+from reservations.models import Channel, Reservation
+from scheduling.models import Weekday
+
+from .models import Occurrence, Series, SeriesEvent, SkippedOccurrence
+from .planning import SeriesClash, plan_digest
+from .services import create_series, preview_series
+
+# What staff fill in to create a series.
+FORM_FIELDS = [
+    "client",
+    "professional",
+    "weekday",
+    "local_time",
+    "minutes",
+    "session_modality",
+    "interval_weeks",
+    "starts_on",
+    "ends_on",
+    "count",
+]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OccurrenceInline(ReadOnlyInline):
+    model = Occurrence
+    fields = ("number", "session", "status")
+    readonly_fields = fields
+    ordering = ("index",)
+
+    @admin.display(description=_("number in the series"))
+    def number(self, obj):
+        return obj.index + 1
+
+    @admin.display(description=_("session"))
+    def session(self, obj):
+        url = reverse("admin:reservations_reservation_change", args=[obj.reservation_id])
+        start = timezone.localtime(obj.reservation.start_time)
+        return format_html('<a href="{}">{}</a>', url, f"{start:%d/%m/%Y %H:%M}")
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        return obj.reservation.get_status_display()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reservation")
+
+
+class SkippedInline(ReadOnlyInline):
+    model = SkippedOccurrence
+    fields = ("number", "start", "action", "reason", "agreed_by", "at")
+    readonly_fields = fields
+
+    @admin.display(description=_("number in the series"))
+    def number(self, obj):
+        return obj.index + 1
+
+    @admin.display(description=_("skipped with the consent of"))
+    def agreed_by(self, obj):
+        # The worker met the clash while extending the series: nobody agreed, staff should look.
+        return obj.consented_by or gettext("Nobody: found by the worker, to review")
+
+
+class SeriesEventInline(ReadOnlyInline):
+    model = SeriesEvent
+    fields = ("at", "action", "from_index", "actor", "channel", "reason", "changes")
+    readonly_fields = fields
+    ordering = ("at",)
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = _("active")
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(ended_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(ended_at__isnull=False)
+        return queryset
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    list_display = ("patient_name", "professional_name", "rule", "starts_on", "ends", "is_active")
+    list_filter = (ActiveFilter, "session_modality")
+    search_fields = (
+        "client__email",
+        "client__first_name",
+        "client__last_name",
+        "professional__email",
+        "professional__last_name",
+        "professional__professional_profile__display_name",
+    )
+    autocomplete_fields = ("client", "professional")
+    list_select_related = ("client", "professional__professional_profile")
+    inlines = [OccurrenceInline, SkippedInline, SeriesEventInline]
+    change_form_template = "admin/series/series/change_form.html"
+    fields = (
+        *FORM_FIELDS,
+        "time_zone",
+        "created_by",
+        "created_at",
+        "ended_at",
+        "ended_by",
+        "end_reason",
+    )
+
+    @admin.display(description=_("patient"), ordering="client__last_name")
+    def patient_name(self, obj):
+        return obj.client.get_full_name() or obj.client.email
+
+    @admin.display(description=_("professional"))
+    def professional_name(self, obj):
+        return obj.professional.display_name
+
+    @admin.display(description=_("series"))
+    def rule(self, obj):
+        return obj.label()
+
+    @admin.display(description=_("until"))
+    def ends(self, obj):
+        if obj.count:
+            return ngettext("%(n)d session", "%(n)d sessions", obj.count) % {"n": obj.count}
+        return obj.ends_on or "—"
+
+    @admin.display(description=_("active"), boolean=True)
+    def is_active(self, obj):
+        return obj.active
+
+    def get_readonly_fields(self, request, obj=None):
+        # A series changes through "cancel this and later" and "change time of this and later",
+        # which check and record each session; never by editing its fields.
+        if obj is not None:
+            return self.fields
+        return ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/cancel-from/", view(self.cancel_from_view), name="series_cancel"
+            ),
+            path("<path:object_id>/move-from/", view(self.move_from_view), name="series_move"),
+            *super().get_urls(),
+        ]
+
+    def _render(self, request, template, context):
+        return TemplateResponse(
+            request,
+            f"admin/series/series/{template}",
+            {**self.admin_site.each_context(request), "opts": self.model._meta, **context},
+        )
+
+    # Create, after a preview
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form_class = self.get_form(request, None, fields=FORM_FIELDS)
+        plan, error, digest = None, None, ""
+        form = form_class(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            fields = {name: form.cleaned_data[name] for name in FORM_FIELDS}
+            try:
+                _series, plan = preview_series(**fields)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                digest = plan_digest(plan)
+                seen = {p.index for p in plan if p.clashes}
+                skip = bool(request.POST.get("skip_clashes"))
+                if "_confirm" not in request.POST:
+                    pass
+                elif request.POST.get("digest") != digest:
+                    error = _("The dates changed since the preview: check them again.")
+                elif seen and not skip:
+                    error = _(
+                        "Some dates clash. Tick “Skip the clashing dates” or change the series."
+                    )
+                else:
+                    try:
+                        series = create_series(
+                            **fields,
+                            by=request.user,
+                            channel=Channel.ADMIN,
+                            skip_clashes=seen if skip else False,
+                        )
+                    except SeriesClash as exc:
+                        plan, digest = exc.plan, plan_digest(exc.plan)
+                        error = _("The dates changed since the preview: check them again.")
+                    else:
+                        created = series.occurrences.count()
+                        self.message_user(
+                            request,
+                            ngettext(
+                                "Series created with %(n)d session.",
+                                "Series created with %(n)d sessions.",
+                                created,
+                            )
+                            % {"n": created},
+                            messages.SUCCESS,
+                        )
+                        return HttpResponseRedirect(
+                            reverse("admin:series_series_change", args=[series.pk])
+                        )
+        adminform = helpers.AdminForm(form, [(None, {"fields": FORM_FIELDS})], {})
+        return self._render(
+            request,
+            "add.html",
+            {
+                "title": _("Add series"),
+                "adminform": adminform,
+                "form": form,
+                "media": self.media + adminform.media,
+                "plan": plan,
+                "clashing": [p for p in plan or [] if p.clashes],
+                "digest": digest,
+                "error": error,
+                "add": True,
+            },
+        )
+
+    # This and later
+
+    def _series_and_index(self, request, object_id):
+        series = self.get_object(request, object_id)
+        if series is None:
+            raise Http404
+        if not self.has_change_permission(request, series):
+            raise PermissionDenied
+        now = timezone.now()
+        choices = [(str(o.index), _occurrence_label(o)) for o in series.upcoming_from(0, now)]
+        data = request.POST if request.method == "POST" else request.GET
+        start = data.get("from", "")
+        if start not in dict(choices):
+            # The next session; or, none being left, the dates the worker has not created yet.
+            start = choices[0][0] if choices else str(series.next_index())
+        return series, int(start), choices, now
+
+    def cancel_from_view(self, request, object_id):
+        series, index, choices, now = self._series_and_index(request, object_id)
+        if request.method == "POST":
+            result = series.cancel_from(
+                index,
+                by=request.user,
+                reason=request.POST.get("reason", ""),
+                channel=Channel.ADMIN,
+                now=now,
+            )
+            done = len(result.cancelled)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d session cancelled; the series has ended.",
+                    "%(n)d sessions cancelled; the series has ended.",
+                    done,
+                )
+                % {"n": done},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:series_series_change", args=[series.pk]))
+        return self._render(
+            request,
+            "cancel_from.html",
+            {
+                "title": _("Cancel this and later sessions"),
+                "series": series,
+                "original": series,
+                "choices": choices,
+                "index": index,
+                "sessions": [o.reservation for o in series.upcoming_from(index, now)],
+            },
+        )
+
+    def move_from_view(self, request, object_id):
+        series, index, choices, now = self._series_and_index(request, object_id)
+        data = request.POST if request.method == "POST" else request.GET
+        form = MoveForm(data if "weekday" in data else None, initial=_move_initial(series))
+        pairs, error, digest = None, None, ""
+        if form.is_bound and form.is_valid():
+            weekday, local_time = form.cleaned_data["weekday"], form.cleaned_data["local_time"]
+            minutes = form.cleaned_data["minutes"]
+            _moved, pairs = series.plan_move(index, weekday, local_time, now, minutes)
+            plan = [p for _, p in pairs]
+            digest = plan_digest(plan)
+            seen = {p.index for p in plan if p.clashes}
+            skip = bool(data.get("skip_clashes"))
+            if request.method == "POST":
+                if data.get("digest") != digest:
+                    error = _("The dates changed since the preview: check them again.")
+                elif seen and not skip:
+                    error = _(
+                        "Some dates clash. Tick “Skip the clashing dates” or choose another time."
+                    )
+                else:
+                    try:
+                        moved = series.move_from(
+                            index,
+                            weekday,
+                            local_time,
+                            by=request.user,
+                            now=now,
+                            channel=Channel.ADMIN,
+                            skip_clashes=seen if skip else False,
+                            minutes=minutes,
+                        )
+                    except SeriesClash:
+                        _moved, pairs = series.plan_move(index, weekday, local_time, now, minutes)
+                        digest = plan_digest([p for _, p in pairs])
+                        error = _("The dates changed since the preview: check them again.")
+                    except ValidationError as exc:
+                        error = " ".join(exc.messages)
+                    else:
+                        self.message_user(
+                            request,
+                            ngettext("%(n)d session moved.", "%(n)d sessions moved.", len(moved))
+                            % {"n": len(moved)},
+                            messages.SUCCESS,
+                        )
+                        return HttpResponseRedirect(
+                            reverse("admin:series_series_change", args=[series.pk])
+                        )
+        return self._render(
+            request,
+            "move_from.html",
+            {
+                "title": _("Change the time of this and later sessions"),
+                "series": series,
+                "original": series,
+                "choices": choices,
+                "index": index,
+                "form": form,
+                "pairs": pairs,
+                "clashing": [p for _, p in pairs or [] if p.clashes],
+                "digest": digest,
+                "error": error,
+            },
+        )
+
+
+def _occurrence_label(occurrence):
+    start = timezone.localtime(occurrence.reservation.start_time)
+    return f"#{occurrence.index + 1} · {start:%d/%m/%Y %H:%M}"
+
+
+def _move_initial(series):
+    return {"weekday": series.weekday, "local_time": series.local_time, "minutes": series.minutes}
+
+
+class MoveForm(forms.Form):
+    weekday = forms.TypedChoiceField(label=_("weekday"), choices=Weekday.choices, coerce=int)
+    local_time = forms.TimeField(
+        label=_("time"),
+        help_text=_("In the professional's time zone."),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    minutes = forms.IntegerField(label=_("session length (minutes)"), min_value=5, max_value=480)
+
+
+# A session's page says which series it belongs to, with the same two actions.
+
+admin.site.unregister(Reservation)
+
+
+@admin.register(Reservation)
+class ReservationAdmin(BaseReservationAdmin):
+    actions = [*BaseReservationAdmin.actions, "cancel_series_from", "move_series_from"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return (*fields, "series_session") if obj is not None else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "series_session")
+
+    @admin.display(description=_("series"))
+    def series_session(self, obj):
+        occurrence = Occurrence.objects.filter(reservation=obj).select_related("series").first()
+        if occurrence is None:
+            return "—"
+        series = occurrence.series
+        query = f"?from={occurrence.index}"
+        return format_html(
+            '<a href="{}">{}</a> (#{}) · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:series_series_change", args=[series.pk]),
+            series.label(),
+            occurrence.index + 1,
+            reverse("admin:series_cancel", args=[series.pk]) + query,
+            gettext("Cancel this and later sessions"),
+            reverse("admin:series_move", args=[series.pk]) + query,
+            gettext("Change the time of this and later sessions"),
+        )
+
+    def _one_occurrence(self, request, queryset):
+        occurrences = list(Occurrence.objects.filter(reservation__in=queryset))
+        if len(occurrences) != 1 or queryset.count() != 1:
+            self.message_user(request, _("Select one session of a series."), messages.WARNING)
+            return None
+        return occurrences[0]
+
+    @admin.action(description=_("Cancel this and later sessions of its series"))
+    def cancel_series_from(self, request, queryset):
+        occurrence = self._one_occurrence(request, queryset)
+        if occurrence:
+            url = reverse("admin:series_cancel", args=[occurrence.series_id])
+            return HttpResponseRedirect(f"{url}?from={occurrence.index}")
+        return None
+
+    @admin.action(description=_("Change the time of this and later sessions of its series"))
+    def move_series_from(self, request, queryset):
+        occurrence = self._one_occurrence(request, queryset)
+        if occurrence:
+            url = reverse("admin:series_move", args=[occurrence.series_id])
+            return HttpResponseRedirect(f"{url}?from={occurrence.index}")
+        return None

@@ -1,0 +1,80 @@
+"""Creating a series, and keeping every series' sessions up to the horizon: what the admin, the
+professional's agenda and the worker call. Changes to an existing series are its methods
+(Series.cancel_from, Series.plan_move, Series.move_from)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from reservations.models import Reservation
+
+from .models import Series, SeriesEvent
+from .planning import SeriesClash, consented, is_overlap, plan_occurrences
+
+
+def preview_series(*, now=None, **fields):
+    """(unsaved series, plan) for these fields: each date up to the horizon with its clashes.
+    Raises ValidationError when the fields are not a valid series."""
+    now = now or timezone.now()
+    series = Series.build(**fields)
+    series.full_clean(exclude=["created_by"])
+    return series, plan_occurrences(series, 0, series.due_count(0, now), now)
+
+
+def create_series(*, by, channel, skip_clashes=False, now=None, **fields):
+    """Save a series and its sessions up to the horizon (SERIES_HORIZON_WEEKS), CONFIRMED.
+
+    Every date is checked first. When any clashes, nothing is saved (SeriesClash, with the plan)
+    unless `skip_clashes` agrees: True skips whatever clashes now; a set of indexes skips those
+    the person saw, and any other clash refuses. Each skip is recorded with who agreed. A clash
+    the plan could not see (a booking committed meanwhile) is found by the database's guard and
+    refuses the whole series: never a silent double booking. Returns the saved series.
+    """
+    now = now or timezone.now()
+    series, _ = preview_series(now=now, **fields)
+    series.created_by = by
+    try:
+        with transaction.atomic():
+            # Lapsed requests give their time to whoever books it (as a patient's booking does).
+            Reservation.expire_overdue(now, professional_id=series.professional_id)
+            Reservation.expire_overdue(now, client_id=series.client_id)
+            plan = plan_occurrences(series, 0, series.due_count(0, now), now)
+            if not consented(skip_clashes, plan):
+                raise SeriesClash(plan)
+            series.created_at = now
+            series.save(force_insert=True)
+            SeriesEvent.objects.create(
+                series=series,
+                action=SeriesEvent.Action.CREATED,
+                actor=by,
+                channel=channel,
+                changes={"skipped": [p.index for p in plan if p.clashes]},
+                at=now,
+            )
+            for planned in plan:
+                series.book_planned(planned, by=by, channel=channel, consented_by=by)
+    except ValidationError as exc:
+        if isinstance(exc, SeriesClash) or not is_overlap(exc):
+            raise
+        # The database found what the plan did not (a booking committed meanwhile).
+        raise SeriesClash(plan_occurrences(series, 0, series.due_count(0, now), now)) from exc
+    schedule_extension()
+    return series
+
+
+def extend_all_series(now=None):
+    """Create the missing sessions up to the horizon of every series not ended. Idempotent.
+    Returns how many sessions were created."""
+    now = now or timezone.now()
+    created = 0
+    for pk in Series.objects.filter(ended_at__isnull=True).values_list("pk", flat=True):
+        created += Series(pk=pk).extend(now)
+    return created
+
+
+def schedule_extension():
+    """Make sure the worker's daily extension is scheduled (series/tasks.py), once the current
+    transaction commits."""
+    from .tasks import ensure_scheduled
+
+    transaction.on_commit(ensure_scheduled, robust=True)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -118,12 +118,14 @@ def _name(user):
 
 
 def _link(row):
-    if row.reservation_id and row.recipient_id == row.reservation.client_id:
+    """The patient's page of the session; for the professional, the session in their agenda
+    (or the agenda itself, for a message about a day)."""
+    site = settings.SITE_URL.rstrip("/")
+    if not row.reservation_id:
+        return site + reverse("agenda")
+    if row.recipient_id == row.reservation.client_id:
         return ics.session_url(row.reservation)
-    try:  # the professional's agenda, where there is one
-        return settings.SITE_URL.rstrip("/") + reverse("agenda")
-    except NoReverseMatch:
-        return settings.SITE_URL.rstrip("/") + "/"
+    return site + reverse("agenda_session", args=[row.reservation_id])
 
 
 def _day_sessions(row):

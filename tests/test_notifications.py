@@ -110,6 +110,10 @@ def test_a_pending_request_tells_the_patient_and_the_professional(
     assert by_to["lucia@example.com"].subject == "Tu pedido de turno con Lic. Carolina Gómez"
     assert "Está pendiente" in by_to["lucia@example.com"].body
     assert by_to["gomez@example.com"].subject.startswith("Pedido nuevo: Lucía, martes 17 de marzo")
+    # Each links to where they act on it: the patient's page of it, the session in the agenda.
+    request = Reservation.objects.get()
+    assert f"/reservations/{request.pk}/" in by_to["lucia@example.com"].body
+    assert f"/agenda/{request.pk}/" in by_to["gomez@example.com"].body
     assert not Outbox.objects.filter(kind=Kind.REMINDER).exists()  # not confirmed yet
 
 

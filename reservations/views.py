@@ -80,7 +80,13 @@ class HistoryPage:
 
 def _upcoming(patient, now):
     """The sessions ahead (the first one is the current or next), and whether there are more."""
-    rows = list(Reservation.objects.upcoming_for(patient, now).with_people()[: UPCOMING_LIMIT + 1])
+    # With the weekly series a session belongs to (the series app's reverse relation), for its
+    # "Semanal · martes 18:00": in the same query.
+    rows = list(
+        Reservation.objects.upcoming_for(patient, now)
+        .with_people()
+        .select_related("occurrence__series")[: UPCOMING_LIMIT + 1]
+    )
     return rows[:UPCOMING_LIMIT], len(rows) > UPCOMING_LIMIT
 
 

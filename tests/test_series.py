@@ -572,3 +572,17 @@ def test_a_booking_racing_a_series_for_one_slot_leaves_exactly_one(
     # No double booking anywhere.
     for r in Reservation.objects.active():
         assert not r.overlapping().exists()
+
+
+def test_the_patient_reads_the_series_on_its_sessions_without_more_queries(
+    fields, staff, patient, frozen_now, django_assert_num_queries
+):
+    from .conftest import csrf_client
+
+    series = create(fields, staff)
+    first = series.occurrences.order_by("index").first().reservation
+    client = csrf_client(patient)
+    with django_assert_num_queries(4):  # session, user, upcoming sessions, history page
+        dashboard = client.get("/dashboard/").content.decode()
+    assert dashboard.count("Semanal · martes 18:00") == dashboard.count('class="turn-card ')
+    assert "Semanal · martes 18:00" in client.get(f"/reservations/{first.pk}/").content.decode()

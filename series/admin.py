@@ -439,7 +439,9 @@ class ReservationAdmin(BaseReservationAdmin):
             return None
         return occurrences[0]
 
-    @admin.action(description=_("Cancel this and later sessions of its series"))
+    @admin.action(
+        description=_("Cancel this and later sessions of its series"), permissions=["change"]
+    )
     def cancel_series_from(self, request, queryset):
         occurrence = self._one_occurrence(request, queryset)
         if occurrence:
@@ -447,7 +449,10 @@ class ReservationAdmin(BaseReservationAdmin):
             return HttpResponseRedirect(f"{url}?from={occurrence.index}")
         return None
 
-    @admin.action(description=_("Change the time of this and later sessions of its series"))
+    @admin.action(
+        description=_("Change the time of this and later sessions of its series"),
+        permissions=["change"],
+    )
     def move_series_from(self, request, queryset):
         occurrence = self._one_occurrence(request, queryset)
         if occurrence:

@@ -38,7 +38,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 screenshots: install-dev
-	SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest tests/test_browser.py tests/test_error_pages_browser.py -k "screenshots or error_page"
+	SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest -m browser
 
 # Production: migrate is a release step, run before starting the new servers
 # (docs/operations.md); serve starts without the database and answers 503 until it is back.

@@ -153,7 +153,17 @@ def used_msgids():
         for _line, _function, message in jinja.extract_translations(template.read_text()):
             found.update([message] if isinstance(message, str) else message[:1])
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
-    for folder in ("accounts", "api", "notifications", "reservations", "reservations_site"):
+    for folder in (
+        "accounts",
+        "agenda",
+        "api",
+        "calendars",
+        "notifications",
+        "reservations",
+        "reservations_site",
+        "scheduling",
+        "series",
+    ):
         for source in (ROOT / folder).rglob("*.py"):
             if "migrations" in source.parts:
                 continue

@@ -123,6 +123,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     reminders_enabled = models.BooleanField(
         _("email reminders"),
         default=True,
+        db_default=True,
         help_text=_("Whether this patient gets an email reminding them of a session."),
     )
     is_staff = models.BooleanField(
@@ -233,11 +234,13 @@ class ProfessionalProfile(models.Model):
         _("reminder before a session"),
         choices=REMINDER_CHOICES,
         default=24,
+        db_default=24,
         help_text=_("When patients get an email reminding them of a confirmed session."),
     )
     daily_summary = models.BooleanField(
         _("daily agenda by email"),
         default=False,
+        db_default=False,
         help_text=_("An email each morning with the day's sessions."),
     )
 

@@ -45,7 +45,11 @@ def login_required(view):
 def _get_reservation_for_client(request, pk):
     # Someone else's reservation and a missing one are the same 404 (and the same log line).
     try:
-        return Reservation.objects.with_people().get(pk=pk, client=request.user)
+        return (
+            Reservation.objects.with_people()
+            .select_related("occurrence__series")
+            .get(pk=pk, client=request.user)
+        )
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
         raise Http404 from None

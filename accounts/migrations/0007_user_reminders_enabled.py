@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
             model_name="user",
             name="reminders_enabled",
             field=models.BooleanField(
+                db_default=True,
                 default=True,
                 help_text="Whether this patient gets an email reminding them of a session.",
                 verbose_name="email reminders",

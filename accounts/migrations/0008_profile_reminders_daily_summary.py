@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='professionalprofile',
             name='daily_summary',
-            field=models.BooleanField(default=False, help_text="An email each morning with the day's sessions.", verbose_name='daily agenda by email'),
+            field=models.BooleanField(db_default=False, default=False, help_text="An email each morning with the day's sessions.", verbose_name='daily agenda by email'),
         ),
         migrations.AddField(
             model_name='professionalprofile',
             name='reminder_hours',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'No reminder'), (2, '2 hours before'), (24, '24 hours before'), (48, '48 hours before')], default=24, help_text='When patients get an email reminding them of a confirmed session.', verbose_name='reminder before a session'),
+            field=models.PositiveSmallIntegerField(choices=[(0, 'No reminder'), (2, '2 hours before'), (24, '24 hours before'), (48, '48 hours before')], db_default=24, default=24, help_text='When patients get an email reminding them of a confirmed session.', verbose_name='reminder before a session'),
         ),
     ]

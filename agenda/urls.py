@@ -5,6 +5,10 @@ from . import views
 urlpatterns = [
     path("", views.agenda, name="agenda"),
     path("settings/", views.settings_page, name="agenda_settings"),
+    path("hours/", views.hours, name="agenda_hours"),
+    path("hours/<int:pk>/delete/", views.hours_delete, name="agenda_hours_delete"),
+    path("hours/time-off/", views.time_off_add, name="agenda_time_off_add"),
+    path("hours/time-off/<int:pk>/delete/", views.time_off_delete, name="agenda_time_off_delete"),
     path("<uuid:pk>/", views.session, name="agenda_session"),
     path("<uuid:pk>/confirm/", views.confirm, name="agenda_confirm"),
     path("<uuid:pk>/decline/", views.decline, name="agenda_decline"),

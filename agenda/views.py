@@ -25,8 +25,9 @@ from accounts.models import ProfessionalProfile
 from reservations.models import Channel, Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
+from scheduling.models import TimeOff, Weekday, WorkingHours
 
-from .forms import NotesForm, ProfileForm
+from .forms import NotesForm, ProfileForm, TimeOffForm, WorkingHoursForm
 
 logger = logging.getLogger("turnos.security")
 
@@ -357,3 +358,87 @@ def settings_page(request):
         messages.success(request, _("Saved.") if changed else _("Nothing to save: no changes."))
         return redirect("agenda_settings")
     return render(request, "agenda/settings.html", {"form": form})
+
+
+# Weekly hours and time off: the professional's own rows only. Another professional's id answers
+# like a missing one (404); nothing of theirs is read or changed.
+
+
+def _own_or_404(model, request, pk):
+    try:
+        return model.objects.get(pk=pk, professional=request.user)
+    except model.DoesNotExist:
+        logger.warning("refused access to %s %s", model._meta.model_name, pk)
+        raise Http404 from None
+
+
+def _when(value, today):
+    local = timezone.localtime(value)
+    day = long_date(local.date(), with_year=local.year != today.year)
+    return f"{day}, {turn_time(local)}"
+
+
+def _hours_context(request, hours_form=None, time_off_form=None):
+    now = timezone.now()
+    today = timezone.localdate(now)
+    pro = request.user
+    ranges = {}
+    for h in WorkingHours.objects.filter(professional=pro).order_by("weekday", "start_time"):
+        ranges.setdefault(h.weekday, []).append(h)
+    days = [(label, ranges.get(value, [])) for value, label in Weekday.choices]
+    time_off = [
+        (t, _when(t.start, today), _when(t.end, today))
+        for t in TimeOff.objects.filter(professional=pro, end__gt=now).order_by("start", "id")
+    ]
+    return {
+        "days": days,
+        "time_off": time_off,
+        "hours_form": hours_form or WorkingHoursForm(professional=pro),
+        "time_off_form": time_off_form or TimeOffForm(professional=pro),
+    }
+
+
+@never_cache
+@professional_required
+def hours(request):
+    """GET: the week's ranges and the time off ahead. POST: adds a range."""
+    if request.method == "POST":
+        form = WorkingHoursForm(request.POST, professional=request.user)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Range added."))
+            return redirect("agenda_hours")
+        ctx = _hours_context(request, hours_form=form)
+        return render(request, "agenda/hours.html", ctx, status=400)
+    return render(request, "agenda/hours.html", _hours_context(request))
+
+
+@never_cache
+@require_POST
+@professional_required
+def hours_delete(request, pk):
+    _own_or_404(WorkingHours, request, pk).delete()
+    messages.success(request, _("Range deleted."))
+    return redirect("agenda_hours")
+
+
+@never_cache
+@require_POST
+@professional_required
+def time_off_add(request):
+    form = TimeOffForm(request.POST, professional=request.user)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Time off added."))
+        return redirect("agenda_hours")
+    ctx = _hours_context(request, time_off_form=form)
+    return render(request, "agenda/hours.html", ctx, status=400)
+
+
+@never_cache
+@require_POST
+@professional_required
+def time_off_delete(request, pk):
+    _own_or_404(TimeOff, request, pk).delete()
+    messages.success(request, _("Time off deleted."))
+    return redirect("agenda_hours")

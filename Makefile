@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 # The web server and the background worker together, as production runs them (docs/operations.md).
 run: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_series
 	@$(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(PORT)

@@ -317,3 +317,92 @@ def test_weekly_sessions_keep_their_local_hour_across_a_daylight_saving_change(s
     local_times = {timezone.localtime(r.start_time, zone).time() for r in gomez}
     assert len(local_times) == 1
     assert time(9) <= local_times.pop() <= time(19)
+
+
+# The weekly series (series app: seed_demo_series, run after seed_demo) ----------------------
+
+
+def seed_series():
+    call_command("seed_demo_series", stdout=_Discard())
+
+
+def demo_series():
+    from series.models import Series
+
+    return Series.objects.filter(client__email=PATIENT)
+
+
+def test_the_demo_patient_is_in_a_weekly_series_with_lic_gomez(client):
+    with time_machine.travel(TUESDAY_MORNING, tick=False):
+        seed()
+        seed_series()
+        series = demo_series().get()
+        client.force_login(User.objects.get(email=PATIENT))
+        page = client.get("/dashboard/").content.decode()
+    assert series.professional.email == "lic.gomez@turnos.example"
+    assert series.created_by.is_staff and series.count == 4
+    assert [e.action for e in series.events.all()] == ["created"]
+    occurrences = list(series.occurrences.select_related("reservation"))
+    assert [o.index for o in occurrences] == [0, 1, 2, 3]
+    for o in occurrences:
+        assert o.reservation.start_time == series.start_for(o.index)
+        assert o.reservation.start_time > TUESDAY_MORNING
+    # The session inside the notice, one cancellable and the one she cancelled are in it.
+    assert within_notice_session(TUESDAY_MORNING).occurrence.series == series
+    assert any(o.reservation.status == Status.CANCELLED for o in occurrences)
+    assert "Semanal ·" in page
+    # The worker adds nothing to it: its dates are all there.
+    assert series.extend(TUESDAY_MORNING) == 0
+
+
+@pytest.mark.parametrize("now", INSTANTS, ids=lambda d: d.strftime("%a-%H%M"))
+def test_the_series_is_built_at_any_time_of_the_week(now):
+    with time_machine.travel(now, tick=False):
+        seed()
+        seed_series()
+    series = demo_series().get()
+    assert series.occurrences.count() == 4
+    assert states(now) >= EVERY_STATE
+
+
+def test_running_both_again_changes_nothing():
+    with time_machine.travel(TUESDAY_MORNING, tick=False) as clock:
+        seed()
+        seed_series()
+        series, ids = demo_series().get(), demo_ids()
+        clock.shift(timedelta(hours=3))
+        seed()
+        seed_series()
+    assert demo_series().get().pk == series.pk
+    assert demo_ids() == ids
+
+
+def test_reset_replaces_the_series_with_one_for_the_new_sessions():
+    from series.models import Occurrence, SeriesEvent
+
+    with time_machine.travel(TUESDAY_MORNING, tick=False):
+        seed()
+        seed_series()
+        old = demo_series().get()
+        seed("--reset")
+        assert not demo_series().exists()
+        seed_series()
+    new = demo_series().get()
+    assert new.pk != old.pk
+    assert not SeriesEvent.objects.filter(series_id=old.pk).exists()
+    assert set(Occurrence.objects.values_list("reservation_id", flat=True)) <= demo_ids()
+    assert new.occurrences.count() == 4
+
+
+def test_a_rebuild_by_time_replaces_the_series_too():
+    with time_machine.travel(SATURDAY_NOON, tick=False) as clock:
+        seed()
+        seed_series()
+        old = demo_series().get()
+        clock.shift(timedelta(weeks=6))
+        seed()
+        seed_series()
+        now = timezone.now()
+    new = demo_series().get()
+    assert new.pk != old.pk
+    assert all(o.reservation.start_time > now for o in new.occurrences.all())

@@ -25,6 +25,7 @@ from reservations.models import (
     ReservationEvent,
     Status,
 )
+from reservations.signals import demo_reset
 from scheduling.models import WorkingHours
 
 DEMO_PASSWORD = "turnos-demo-2026"
@@ -240,6 +241,8 @@ class Command(BaseCommand):
         # Real sessions are never deleted; these are the demo's own, rebuilt for a new day.
         demo_users = [self.patient, self.other, self.gomez, self.ruiz]
         rows = Reservation.objects.filter(Q(client__in=demo_users) | Q(professional__in=demo_users))
+        # Apps built on this one (a weekly series' occurrences) delete their demo rows first.
+        demo_reset.send(sender=self.__class__, users=demo_users)
         ReservationEvent.objects.filter(reservation__in=rows).delete()
         rows.delete()
 

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from reservations.admin import AccentInsensitiveSearch, when_text
+from reservations.admin import when_text
 from reservations.models import Reservation
 
 from .models import ProfessionalProfile, User
@@ -138,7 +138,7 @@ def send_invitation(request, user):
 
 
 @admin.register(User)
-class UserAdmin(AccentInsensitiveSearch, BaseUserAdmin):
+class UserAdmin(BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     # Django's user add page asks for a password first; ours does not.

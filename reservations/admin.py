@@ -2,7 +2,6 @@
 cancelling a professional's sessions over a range of days. Every change goes through the
 model's rules (Reservation.cancel, confirm, change); this module only asks and shows."""
 
-import unicodedata
 from datetime import datetime, time, timedelta
 
 from django import forms
@@ -10,9 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import connections, models
-from django.db.backends.signals import connection_created
-from django.db.models import Transform
+from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ProfessionalProfile, User
+from accounts.models import User
 
 from .models import (
     ACTIVE_STATUSES,
@@ -33,56 +30,6 @@ from .models import (
     ReservationEvent,
     Status,
 )
-
-# Accent-insensitive search. PostgreSQL has unaccent() (the extension, migration 0008); SQLite
-# gets a function of the same name on each connection, written in Python below. The admin then
-# searches UNACCENT(column) with a term stripped of accents the same way, and icontains does the
-# case: "fernandez" and "FERNÁNDEZ" both find "Fernández", on both databases, without a second
-# copy of each name to keep in step.
-
-
-def unaccent(text):
-    """'Fernández' -> 'Fernandez', 'Muñoz' -> 'Munoz': the letters without their marks."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def _sqlite_unaccent(value):
-    return None if value is None else unaccent(value)
-
-
-def _register_unaccent(connection):
-    if connection.vendor == "sqlite":
-        connection.connection.create_function("unaccent", 1, _sqlite_unaccent, deterministic=True)
-
-
-def _on_connection_created(sender, connection, **kwargs):
-    _register_unaccent(connection)
-
-
-connection_created.connect(_on_connection_created, dispatch_uid="turnos-sqlite-unaccent")
-for _connection in connections.all(initialized_only=True):  # opened before this module loaded
-    if _connection.connection is not None:
-        _register_unaccent(_connection)
-
-
-class Unaccent(Transform):
-    """`name__unaccent__icontains`: UNACCENT(name). Registered on the searched fields only."""
-
-    lookup_name = "unaccent"
-    function = "UNACCENT"
-
-
-for _field in ("email", "first_name", "last_name"):
-    User._meta.get_field(_field).register_lookup(Unaccent)
-ProfessionalProfile._meta.get_field("display_name").register_lookup(Unaccent)
-
-
-class AccentInsensitiveSearch:
-    """A ModelAdmin whose search_fields end in __unaccent: the term loses its accents too."""
-
-    def get_search_results(self, request, queryset, search_term):
-        return super().get_search_results(request, queryset, unaccent(search_term))
-
 
 # The staff member's days: the middleware has activated their time zone.
 
@@ -297,7 +244,7 @@ class RangeCancelForm(CancelForm):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(AccentInsensitiveSearch, admin.ModelAdmin):
+class ReservationAdmin(admin.ModelAdmin):
     form = ReservationForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (

@@ -31,12 +31,10 @@ def unavailable():
     return Refusal("unavailable", UNAVAILABLE)
 
 
-def bookable_professionals(patient):
-    """The professionals `patient` may book, the ones they have seen first, then by name.
-
-    A professional is bookable once they have working hours. Whether patients may book a
-    professional they have never seen is the practice's choice (BOOKING_OPEN_TO_ALL).
-    """
+def _bookable(patient):
+    """The professionals `patient` may book, as a query. A professional is bookable once they
+    have working hours. Whether patients may book a professional they have never seen is the
+    practice's choice (BOOKING_OPEN_TO_ALL)."""
     seen = Reservation.objects.filter(client=patient, professional=OuterRef("pk"))
     professionals = (
         User.objects.filter(is_active=True)
@@ -47,12 +45,17 @@ def bookable_professionals(patient):
     )
     if not settings.BOOKING_OPEN_TO_ALL:
         professionals = professionals.filter(seen=True)
-    return sorted(professionals, key=lambda p: (not p.seen, p.display_name.casefold()))
+    return professionals
+
+
+def bookable_professionals(patient):
+    """The professionals `patient` may book, the ones they have seen first, then by name."""
+    return sorted(_bookable(patient), key=lambda p: (not p.seen, p.display_name.casefold()))
 
 
 def bookable_professional(patient, pk):
     """The professional with id `pk` if `patient` may book them, else None."""
-    return next((p for p in bookable_professionals(patient) if p.pk == pk), None)
+    return _bookable(patient).filter(pk=pk).first()
 
 
 def _needs_approval(professional):
@@ -144,8 +147,9 @@ def request_booking(patient, professional, start_time, modality, *, now, channel
             if refusal:
                 raise _Refused(refusal)
             reservation = _new_reservation(patient, professional, slot, modality, now)
+            # No full_clean(): _prepare has just checked the time against every session in this
+            # transaction, and the fields come from the slot. The database's guard decides races.
             try:
-                reservation.full_clean()
                 reservation.insert(by=patient, channel=channel)
             except ValidationError as exc:
                 # Another patient won the time since the slots were computed.
@@ -183,8 +187,7 @@ def reschedule(reservation, start_time, modality=None, *, by, channel, now):
             if refusal:
                 raise _Refused(refusal)
             new = _new_reservation(patient, professional, slot, modality, now, moving=reservation)
-            try:
-                new.full_clean()
+            try:  # checked as a booking is (request_booking)
                 new.insert(
                     by=by, channel=channel, changes={"rescheduled_from": str(reservation.pk)}
                 )

@@ -324,3 +324,44 @@ def test_the_demo_professionals_can_be_booked(db):
         assert pro.professional_profile.requires_approval is approval
         assert pro.working_hours.count() in (9, 2)
         assert free_slots(pro, today, today + timedelta(days=14), now=now)
+
+
+def test_a_full_calendar_and_many_professionals_cost_no_more_queries(
+    patient, other_patient, professional, hours, frozen_now
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(call):
+        with CaptureQueriesContext(connection) as ctx:
+            response = call()
+        assert response.status_code in (200, 302), response.status_code
+        return len(ctx.captured_queries)
+
+    third = make_user("third@example.com", first_name="Tercera")
+    # Warm up the worker's queue (the first message enqueues its sweep once).
+    post_booking(csrf_client(third), professional, at(MONDAY, 9))
+    page = queries(lambda: csrf_client(patient).get(f"/book/{professional.pk}/"))
+    booking = queries(lambda: post_booking(csrf_client(patient), professional, at(MONDAY, 10)))
+
+    # Eight weeks of Mondays booked by others, but for one slot, and twenty more professionals
+    # with hours that anyone may book.
+    for week in range(1, 9):
+        for hour in (9, 10, 11):
+            Reservation.objects.create(
+                client=make_user(f"w{week}h{hour}@example.com"),
+                professional=professional,
+                start_time=at(MONDAY + timedelta(weeks=week), hour),
+                end_time=at(MONDAY + timedelta(weeks=week), hour, 50),
+                status="CONFIRMED",
+            )
+    for n in range(20):
+        other = make_user(f"pro{n}@example.com")
+        WorkingHours.objects.create(
+            professional=other, weekday=n % 5, start_time=time(9), end_time=time(13)
+        )
+    assert queries(lambda: csrf_client(other_patient).get(f"/book/{professional.pk}/")) == page
+    assert (
+        queries(lambda: post_booking(csrf_client(other_patient), professional, at(MONDAY, 11)))
+        == booking
+    )

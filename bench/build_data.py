@@ -7,6 +7,7 @@ The database is reused when its comment says it was built at the requested size;
 Used by bench/run.py and bench/profile.py, which set DATABASE_URL and the production settings.
 """
 
+import itertools
 import json
 import random
 import sys
@@ -14,13 +15,15 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
 
 DOMAIN = "bench.turnos.example"
 CSRF_TOKEN = "Bench0CsrfToken0ForLoadTests01234"[:32]
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,22 @@ class Size:
     heavy_patients: int  # each with `heavy_rows` reservations: page 10 exists for them
     heavy_rows: int
     light_patients: int  # each with exactly 5 reservations
+    # Besides: professionals whose calendar is full (every slot of every week but one, for half
+    # a year, each slot a weekly patient of their own), and patients with no history who book.
+    full_professionals: int
+    bookers: int
 
 
-FULL = Size(10_000, 200, 1_000_000, 50, 2_000, 50)
-QUICK = Size(2_000, 40, 100_000, 20, 2_000, 20)
+FULL = Size(10_000, 200, 1_000_000, 50, 2_000, 50, 5, 12_000)
+QUICK = Size(2_000, 40, 100_000, 20, 2_000, 20, 2, 4_000)
+
+# Every professional's working hours, in their zone (the site's): Monday to Friday 9–13 and
+# 14–19, 50-minute sessions with a 10-minute break, both modalities, bookable 24 h to 8 weeks
+# ahead. On the hour, as the reservations below: 9 sessions a day, 45 a week.
+HOURS = [(clock(9), clock(13)), (clock(14), clock(19))]
+SLOT_HOURS = [9, 10, 11, 12, 14, 15, 16, 17, 18]
+HORIZON_WEEKS = 8
+FULL_WEEKS = 26
 
 
 def progress(label, done, total, started):
@@ -92,14 +107,22 @@ def build(size, *, rebuild=False):
         cur.execute("SET statement_timeout = 0")
         cur.execute(
             "TRUNCATE reservations_reservationevent, reservations_reservation, "
-            "accounts_professionalprofile, account_emailaddress, django_session, "
-            "accounts_user CASCADE"
+            "scheduling_workinghours, scheduling_timeoff, accounts_professionalprofile, "
+            "account_emailaddress, django_session, accounts_user CASCADE"
         )
 
     # One fixed password hash for everybody: sessions are made directly, nobody logs in.
     password = "!bench-unusable-password"
     pros = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(size.professionals)]
     patients = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(size.patients)]
+    full_pros = [
+        uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(size.full_professionals)
+    ]
+    per_week = 5 * len(SLOT_HOURS)
+    full_patients = [
+        uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(len(full_pros) * per_week)
+    ]
+    bookers = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(size.bookers)]
     user_cols = [
         "id",
         "password",
@@ -115,35 +138,31 @@ def build(size, *, rebuild=False):
     first_names = ["Lucía", "Martín", "Sofía", "Mateo", "Valentina", "Joaquín", "Camila", "Tomás"]
     last_names = ["Fernández", "Gómez", "Sosa", "Ruiz", "Pereyra", "Díaz", "Romero", "Álvarez"]
 
-    def users():
-        for i, pk in enumerate(pros):
-            yield (
-                pk,
-                password,
-                False,
-                f"pro{i}@{DOMAIN}",
-                rng.choice(first_names),
-                rng.choice(last_names),
-                settings.TIME_ZONE,
-                False,
-                True,
-                first,
-            )
-        for i, pk in enumerate(patients):
-            yield (
-                pk,
-                password,
-                False,
-                f"patient{i}@{DOMAIN}",
-                rng.choice(first_names),
-                rng.choice(last_names),
-                settings.TIME_ZONE,
-                False,
-                True,
-                first,
-            )
+    groups = [
+        ("pro", pros),
+        ("patient", patients),
+        ("fullpro", full_pros),
+        ("fullpatient", full_patients),
+        ("booker", bookers),
+    ]
 
-    _copy("accounts_user", user_cols, users(), len(pros) + len(patients), "users")
+    def users():
+        for prefix, ids in groups:
+            for i, pk in enumerate(ids):
+                yield (
+                    pk,
+                    password,
+                    False,
+                    f"{prefix}{i}@{DOMAIN}",
+                    rng.choice(first_names),
+                    rng.choice(last_names),
+                    settings.TIME_ZONE,
+                    False,
+                    True,
+                    first,
+                )
+
+    _copy("accounts_user", user_cols, users(), sum(len(ids) for _, ids in groups), "users")
     specialties = ["Psicología clínica", "Psiquiatría", "Psicopedagogía", "Terapia de pareja"]
     _copy(
         "accounts_professionalprofile",
@@ -155,10 +174,32 @@ def build(size, *, rebuild=False):
                 rng.choice(specialties),
                 rng.choice([24, 48, 48, 48, 72]),
             )
-            for pk in pros
+            for pk in pros + full_pros
         ),
-        len(pros),
+        len(pros) + len(full_pros),
         "professionals",
+    )
+    _copy(
+        "scheduling_workinghours",
+        [
+            "professional_id",
+            "weekday",
+            "start_time",
+            "end_time",
+            "modality",
+            "session_minutes",
+            "buffer_minutes",
+            "horizon_weeks",
+            "min_lead_hours",
+        ],
+        (
+            (pk, day, opens, closes, "both", 50, 10, HORIZON_WEEKS, 24)
+            for pk in pros + full_pros
+            for day in range(5)
+            for opens, closes in HOURS
+        ),
+        (len(pros) + len(full_pros)) * 5 * len(HOURS),
+        "working hours",
     )
 
     # Therapy is weekly: each patient has one or more series, each at a fixed weekday and hour
@@ -242,6 +283,37 @@ def build(size, *, rebuild=False):
                     "",
                 )
 
+    def full_calendars():
+        """Each full professional's 45 weekly slots, each a patient of their own, from this week
+        on for FULL_WEEKS, but one slot a week (a different one each week) left free."""
+        zone = ZoneInfo(settings.TIME_ZONE)
+        this_monday = datetime.now(zone).date() - timedelta(days=datetime.now(zone).weekday())
+        for f, pro in enumerate(full_pros):
+            for week in range(FULL_WEEKS):
+                for j in range(per_week):
+                    if j == (week * 7 + f) % per_week:
+                        continue
+                    day, hour = divmod(j, len(SLOT_HOURS))
+                    local = this_monday + timedelta(weeks=week, days=day)
+                    start = datetime.combine(local, clock(SLOT_HOURS[hour]), tzinfo=zone)
+                    start = start.astimezone(UTC)
+                    status = "PENDING" if rng.random() < 0.15 else "CONFIRMED"
+                    yield (
+                        uuid.UUID(int=rng.getrandbits(128), version=4),
+                        full_patients[f * per_week + j],
+                        pro,
+                        start,
+                        start + timedelta(minutes=50),
+                        status,
+                        rng.choice(["Virtual", "Presencial"]),
+                        start - timedelta(days=20),
+                        None,
+                        None,
+                        "",
+                    )
+
+    full_rows = len(full_pros) * FULL_WEEKS * (per_week - 1)
+
     # Loading into a bare table and building the indexes and the no-overlap constraints once
     # afterwards is several times faster than checking each row against them as it arrives.
     with connection.cursor() as cur:
@@ -274,8 +346,8 @@ def build(size, *, rebuild=False):
             "cancelled_by_id",
             "cancellation_reason",
         ],
-        reservations(),
-        size.reservations,
+        itertools.chain(reservations(), full_calendars()),
+        size.reservations + full_rows,
         "reservations",
     )
     print(f"  indexes and constraints ({len(indexes)} + {len(exclusions)})")
@@ -287,7 +359,12 @@ def build(size, *, rebuild=False):
             cur.execute(f"ALTER TABLE reservations_reservation ADD CONSTRAINT {name} {definition}")
     print("  VACUUM ANALYZE (statistics and the visibility map for index-only scans)")
     with connection.cursor() as cur:
-        for table in ["accounts_user", "accounts_professionalprofile", "reservations_reservation"]:
+        for table in [
+            "accounts_user",
+            "accounts_professionalprofile",
+            "scheduling_workinghours",
+            "reservations_reservation",
+        ]:
             cur.execute(f"VACUUM ANALYZE {table}")
         db = connection.ops.quote_name(settings.DATABASES["default"]["NAME"])
         cur.execute(f"COMMENT ON DATABASE {db} IS %s", [marker(size)])
@@ -295,19 +372,40 @@ def build(size, *, rebuild=False):
 
 
 def patient_groups(size):
-    """{"all": every patient, in a fixed shuffled order, "heavy": those with `heavy_rows`}."""
+    """Users of the data set, in fixed orders: "all" the patients with a history (shuffled),
+    "heavy" those with `heavy_rows`, "full" the weekly patients of the full professionals (with
+    `full_of`: their professional's id), "bookers" the patients with no history, and
+    "open_professionals" the professionals whose calendars are not full."""
     from accounts.models import User
+    from reservations.models import Reservation
 
-    users = list(
-        User.objects.filter(email__endswith=DOMAIN, professional_profile=None)
-        .order_by("email")
-        .only("id", "password", "email")
-    )
-    by_email = {u.email: u for u in users}
+    def users(prefix):
+        return list(
+            User.objects.filter(email__startswith=prefix, email__endswith=DOMAIN)
+            .order_by("email")
+            .only("id", "password", "email")
+        )
+
+    patients = users("patient")
+    by_email = {u.email: u for u in patients}
     heavy = [by_email[f"patient{i}@{DOMAIN}"] for i in range(size.heavy_patients)]
     # Shuffled, so that the heavy patients are spread over the rotation, not one burst of it.
-    random.Random(7).shuffle(users)
-    return {"all": users, "heavy": heavy}
+    random.Random(7).shuffle(patients)
+    full = users("fullpatient")
+    random.Random(7).shuffle(full)
+    full_of = dict(
+        Reservation.objects.filter(client__in=full)
+        .values_list("client_id", "professional_id")
+        .distinct()
+    )
+    return {
+        "all": patients,
+        "heavy": heavy,
+        "full": full,
+        "full_of": full_of,
+        "bookers": users("booker"),
+        "open_professionals": users("pro"),
+    }
 
 
 def log_in(users):

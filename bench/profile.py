@@ -1,7 +1,8 @@
 """Where a request's time goes: cProfile, in one process, through Django's test client on the
 benchmark data (no server, no network; docs/performance.md).
 
-    python -m bench.profile [--quick] [--path /dashboard/] [--heavy] [--anonymous] [--cancel]
+    python -m bench.profile [--quick] [--path /dashboard/] [--heavy | --full] [--anonymous]
+                            [--cancel]
                             [--requests 300] [--sort tottime] [--lines 35]
 
 It first times the requests without the profiler (wall and CPU time per request: the database's
@@ -14,6 +15,7 @@ patients with 2,000 reservations). For example:
     python -m bench.profile --heavy --path "/dashboard/?page=10"
     python -m bench.profile --cancel --sort cumtime              # cancels, as htmx sends them
     python -m bench.profile --path /livez --anonymous --lines 0  # time only: the ceiling
+    python -m bench.profile --full --path "/book/{client}/"      # {client}: their professional
 
 --cancel cancels a different reservation each time and puts them all back afterwards.
 
@@ -33,9 +35,10 @@ from bench.run import configure, redis_ready
 WARM_UP = 20
 
 
-def open_bench_data(quick, heavy=False, patients=1_000):
+def open_bench_data(quick, heavy=False, patients=1_000, full=False):
     """Django on the benchmark database, as the benchmark's server runs it, and sessions for
-    `patients` of its patients: [(session key, user id)]."""
+    `patients` of its patients: [(session key, user id)]; with `full`, the patients of the
+    professionals with a full calendar: [(session key, their professional's id)]."""
     configure("turnos_bench_quick" if quick else "turnos_bench")
     os.environ["CONN_MAX_AGE"] = "600"  # one connection for the whole run, as a server keeps it
     redis_ready()
@@ -45,6 +48,12 @@ def open_bench_data(quick, heavy=False, patients=1_000):
     from bench import build_data
 
     groups = build_data.patient_groups(build_data.QUICK if quick else build_data.FULL)
+    if full:
+        users = groups["full"][:patients]
+        keys = build_data.log_in(users)
+        return [
+            (key, str(groups["full_of"][u.pk])) for (key, _), u in zip(keys, users, strict=True)
+        ]
     return build_data.log_in(groups["heavy" if heavy else "all"][:patients])
 
 
@@ -54,12 +63,15 @@ def main():
     parser.add_argument("--path", default="/dashboard/", help="{client}: the patient's id")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--heavy", action="store_true", help="patients with 2,000 reservations")
+    parser.add_argument(
+        "--full", action="store_true", help="patients of professionals with a full calendar"
+    )
     parser.add_argument("--anonymous", action="store_true", help="no session cookie")
     parser.add_argument("--cancel", action="store_true", help="cancels instead of GETs")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--lines", type=int, default=35, help="functions to print; 0: no profile")
     opts = parser.parse_args()
-    sessions = open_bench_data(opts.quick, opts.heavy)
+    sessions = open_bench_data(opts.quick, opts.heavy, full=opts.full)
 
     from django.conf import settings
     from django.test import Client

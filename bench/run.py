@@ -8,7 +8,11 @@ and the API list (each rotating through every patient of the data set), cancels 
 the logged-in floor (/livez as a patient: loading the session and the user), each against the
 ceiling (/livez anonymous: the whole middleware stack, no database) of the same server in the
 same run, so the ratios hold even on a busy machine. Two secondary rows show that a long history
-costs no more: the dashboard and history page 10 of patients with 2,000 reservations.
+costs no more: the dashboard and history page 10 of patients with 2,000 reservations. Two rows
+are about booking: the slot page of a professional whose calendar is full (the week's free slots
+found among every session of the coming weeks), and bookings through the page's form where every
+slot is asked for by two patients at once, after which no professional may hold two sessions at
+once and every patient's answer must agree with the database.
 
 The server is `make serve` on BENCH_PORT (default 8765). That port must be free: the benchmark
 refuses to start otherwise, since wrk would measure whatever answers there. The server's
@@ -18,6 +22,7 @@ so that the API's throttle never refuses the load. PostgreSQL: BENCH_PG.
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -61,6 +66,7 @@ def configure(db_name):
         # Never the REDIS_URL of the environment: the benchmark empties this database.
         REDIS_URL=BENCH_REDIS,
         API_RATE_LIMIT=API_RATE_LIMIT,
+        BOOKING_RATE_LIMIT=API_RATE_LIMIT,
     )
     os.environ.pop("CONN_MAX_AGE", None)
 
@@ -351,9 +357,81 @@ def check_and_reset_cancels(targets):
     return len(cancelled), doubled, lost
 
 
-def count_queries(path, session_key, method="GET", csrf=None, visits=2):
+def booking_targets(bookers, professionals):
+    """Free slots of `professionals` in their next 8 weeks, round-robin over them, each for two
+    bookers at once: [(session key A, session key B, professional id, start, modality)]. Each
+    booker asks once, so no limit on a patient's requests refuses them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduling.slots import free_slots
+
+    now = timezone.now()
+    today = timezone.localdate(now)
+    per_professional = [
+        free_slots(pro, today, today + timedelta(weeks=8), now=now) for pro in professionals
+    ]
+    slots = [
+        (pro, slot)
+        for row in itertools.zip_longest(*per_professional)
+        for pro, slot in zip(professionals, row, strict=True)
+        if slot is not None
+    ]
+    return [
+        (a, b, str(pro.pk), f"{slot.start:%Y-%m-%dT%H:%MZ}", slot.modalities[0])
+        for (a, _), (b, _), (pro, slot) in zip(bookers[::2], bookers[1::2], slots, strict=False)
+    ]
+
+
+def check_and_reset_bookings(bookers, won):
+    """The bookers' sessions: how many were made, how many overlap another session of their
+    professional that holds time (the database must make that 0), and how many were lost: a
+    booking answered as made (302) but not stored, or stored without its "created" event. (More
+    stored than answered is not a loss: wrk stops counting answers when its time is up, while the
+    server finishes what it had accepted.) Then they are deleted, with their events, messages and
+    expiry tasks, for the next run."""
+    from django.db.models import Exists, OuterRef
+
+    from reservations.models import Reservation, ReservationEvent
+
+    ids = [pk for _, pk in bookers]
+    booked = Reservation.objects.filter(client_id__in=ids)
+    seen = -1
+    while (now_seen := booked.count()) != seen:  # the server may still be answering
+        seen = now_seen
+        time.sleep(1.5)
+    clash = Reservation.objects.active().filter(
+        professional=OuterRef("professional"),
+        start_time__lt=OuterRef("end_time"),
+        end_time__gt=OuterRef("start_time"),
+    )
+    made = booked.active()
+    doubled = made.filter(Exists(clash.exclude(pk=OuterRef("pk")))).count()
+    created = made.count()
+    recorded = ReservationEvent.objects.filter(reservation=OuterRef("pk"), action="created")
+    unrecorded = made.exclude(Exists(recorded)).count()
+    reset_bookings(bookers)
+    return created, doubled, max(0, won - created) + unrecorded
+
+
+def reset_bookings(bookers):
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    from reservations.models import Reservation, ReservationEvent
+
+    booked = Reservation.objects.filter(client_id__in=[pk for _, pk in bookers])
+    with transaction.atomic():
+        ReservationEvent.objects.filter(reservation__in=booked).delete()
+        booked.delete()  # their messages go with them
+        # Only the bookings' expiries are enqueued in the benchmark's database.
+        DBTaskResult.objects.all().delete()
+
+
+def count_queries(path, session_key, method="GET", csrf=None, visits=2, data=None):
     """Queries of one request, in-process, the last of `visits` (the ones before warm the
-    process up, as the load's warm-up does)."""
+    process up, as the load's warm-up does). A POST with `data` is a form, else htmx."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -364,11 +442,11 @@ def count_queries(path, session_key, method="GET", csrf=None, visits=2):
     headers = {}
     if method == "POST":
         client.cookies[settings.CSRF_COOKIE_NAME] = csrf
-        headers = {"HX-Request": "true", "X-CSRFToken": csrf}
+        headers = {"X-CSRFToken": csrf} if data else {"HX-Request": "true", "X-CSRFToken": csrf}
     for _ in range(visits - 1):
-        getattr(client, method.lower())(path, headers=headers)
+        getattr(client, method.lower())(path, data=data, headers=headers)
     with CaptureQueriesContext(connection) as ctx:
-        response = getattr(client, method.lower())(path, headers=headers)
+        response = getattr(client, method.lower())(path, data=data, headers=headers)
     assert response.status_code < 400, (path, response.status_code)
     return len(ctx.captured_queries)
 
@@ -392,9 +470,10 @@ def machine():
 
 
 CANCEL = "cancel (page endpoint, htmx), 1 in 10 sent twice at once"
+BOOK = "booking (page form), every slot asked for by two patients at once"
 
 
-def load(server, scenarios, targets, runs, duration, connections):
+def load(server, scenarios, targets, bookings, runs, duration, connections):
     """Every scenario in turn, `runs` times; each run's results are appended to its scenario."""
     from django.db import connection
 
@@ -418,6 +497,17 @@ def load(server, scenarios, targets, runs, duration, connections):
                     f"  {r['cancels_per_s']:.0f} cancels/s, doubled {r['doubled']}, "
                     f"lost {r['lost']}"
                 )
+            if s.name == BOOK:
+                bookers, r["targets"] = bookings
+                r["created"], r["doubled"], r["lost"] = check_and_reset_bookings(bookers, r["won"])
+                r["bookings_per_s"] = r["created"] / (r["duration_us"] / 1e6)
+                connection.close()
+                extra = (
+                    f"  {r['bookings_per_s']:.0f} bookings/s, {r['refused']} refused, "
+                    f"doubled {r['doubled']}, lost {r['lost']}"
+                )
+                if r["sent"] >= 2 * r["targets"]:
+                    extra += "  (ran out of targets: more bookers needed)"
             s.results.append(r)
             print(
                 f"  {s.name:<62} {r['rps']:7.0f} req/s  p99 {r['p99_us'] / 1000:6.1f} ms"
@@ -475,6 +565,17 @@ def main():
     patients = build_data.log_in(groups["all"])
     heavy = build_data.log_in(groups["heavy"])
     everyone, heavy_file = write_lines("patients", patients), write_lines("heavy", heavy)
+    # The full professionals' patients, each with their professional's id (the path's {client}).
+    full = [
+        (key, str(groups["full_of"][user.pk]))
+        for (key, _), user in zip(build_data.log_in(groups["full"]), groups["full"], strict=True)
+    ]
+    full_file = write_lines("full-calendar", full)
+    bookers = build_data.log_in(groups["bookers"])
+    book = booking_targets(bookers, groups["open_professionals"])
+    book_file = write_lines(
+        "booking-targets", [(f"{a} {b} {pro}", f"{start} {m}") for a, b, pro, start, m in book]
+    )
 
     token = build_data.CSRF_TOKEN
     # Production cookie names (__Host-…), as the browser would send them.
@@ -510,6 +611,25 @@ def main():
             script="cancel.lua",
         ),
         Scenario(
+            f"slot page (first week with a free slot), {size.full_professionals} professionals "
+            f"with a full {build_data.HORIZON_WEEKS}-week calendar",
+            [full_file, "/book/{client}/", *cookies],
+            (f"/book/{full[0][1]}/", full[0][0]),
+        ),
+        Scenario(
+            BOOK,
+            [book_file, token, "2", settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME],
+            (
+                f"/book/{book[-1][2]}/",
+                book[-1][0],
+                "POST",
+                token,
+                1,
+                {"start": book[-1][3], "modality": book[-1][4]},
+            ),
+            script="book.lua",
+        ),
+        Scenario(
             f"dashboard, patients with {size.heavy_rows:,} reservations",
             [heavy_file, "/dashboard/", *cookies],
             ("/dashboard/", heavy_key),
@@ -526,19 +646,23 @@ def main():
         if s is scenarios[0] or not opts.only or any(part in s.name for part in opts.only)
     ]
     cancels = any(s.name == CANCEL for s in scenarios)
+    bookings = any(s.name == BOOK for s in scenarios)
     server = None
     try:
         # Counted before the load, so that a page that fails stops the benchmark at once.
         queries = {s.name: count_queries(*s.probe) for s in scenarios if s.probe}
         if cancels:
             check_and_reset_cancels(targets[:1])  # the probe's cancel
+        reset_bookings(bookers)  # the probe's booking, and any an interrupted run left
         print(f"Serving with `make serve` (SERVER={opts.server}) on {BASE}")
         connection.close()  # the server's workers get the connections
         server = Server(opts.server)
-        load(server, scenarios, targets, runs, duration, opts.connections)
+        load(server, scenarios, targets, (bookers, len(book)), runs, duration, opts.connections)
     except BaseException:
         if cancels:
             check_and_reset_cancels(targets)  # what an interrupted run cancelled
+        if bookings:
+            reset_bookings(bookers)
         raise
     finally:
         if server:
@@ -558,13 +682,20 @@ def main():
 
 
 def report(scenarios, queries, size, runs, duration, opts, redis, session_engine):
+    from bench import build_data
+
     ceiling_rps = scenarios[0].median("rps")
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
         "",
         f"Data: {size.patients:,} patients, {size.professionals} professionals, "
         f"{size.reservations:,} reservations over five years "
-        f"({size.heavy_patients} patients with {size.heavy_rows:,}). "
+        f"({size.heavy_patients} patients with {size.heavy_rows:,}); besides, "
+        f"{size.full_professionals} professionals whose {build_data.FULL_WEEKS} weeks ahead "
+        "are full but for one slot a week, and "
+        f"{size.bookers:,} patients with no history who book. Every professional works "
+        f"Monday to Friday 9–13 and 14–19, 50-minute sessions, bookable up to "
+        f"{build_data.HORIZON_WEEKS} weeks ahead. "
         "Every page and API answer is rendered from the database. The ceiling is /livez with "
         "no cookie (the whole middleware stack, no database), the floor the same as a "
         "logged-in patient (the session and the user from the database). "
@@ -589,6 +720,12 @@ def report(scenarios, queries, size, runs, duration, opts, redis, session_engine
         if s.name == CANCEL:
             extra = (
                 f"; {s.median('cancels_per_s'):.0f} cancels/s, "
+                f"{sum(r['doubled'] for r in rs)} doubled, {sum(r['lost'] for r in rs)} lost"
+            )
+        if s.name == BOOK:
+            extra = (
+                f"; {s.median('bookings_per_s'):.0f} bookings/s, "
+                f"{sum(r['refused'] for r in rs)} refused as taken, "
                 f"{sum(r['doubled'] for r in rs)} doubled, {sum(r['lost'] for r in rs)} lost"
             )
         lines.append(
@@ -617,6 +754,14 @@ def report(scenarios, queries, size, runs, duration, opts, redis, session_engine
         rs = cancel.results
         summary.append(
             f"- Cancels: {cancel.median('cancels_per_s'):.0f}/s, "
+            f"{sum(r['doubled'] for r in rs)} doubled, {sum(r['lost'] for r in rs)} lost, "
+            f"{sum(r['status_5xx'] for r in rs)} 5xx."
+        )
+    booking = next((s for s in scenarios if s.name == BOOK), None)
+    if booking:
+        rs = booking.results
+        summary.append(
+            f"- Bookings: {booking.median('bookings_per_s'):.0f}/s with every slot raced, "
             f"{sum(r['doubled'] for r in rs)} doubled, {sum(r['lost'] for r in rs)} lost, "
             f"{sum(r['status_5xx'] for r in rs)} 5xx."
         )

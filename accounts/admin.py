@@ -170,6 +170,7 @@ class UserAdmin(BaseUserAdmin):
         dates,
     )
     # Reception's view: no superuser switch, no raw permission lists (superusers grant those).
+    # Staff status is shown, not changed: who may enter the admin is a superuser's decision.
     staff_fieldsets = (
         (None, {"fields": ("email", "password")}),
         personal,
@@ -202,6 +203,23 @@ class UserAdmin(BaseUserAdmin):
         if obj is not None and not request.user.is_superuser:
             return self.staff_fieldsets
         return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return (*self.readonly_fields, "is_staff")
+
+    def has_change_permission(self, request, obj=None):
+        # A superuser's account (email, password, access) is changed by superusers only:
+        # otherwise reception could take it over with a new email and a password reset.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_list_filter(self, request):
         if request.user.is_superuser:

@@ -517,3 +517,42 @@ def test_event_log_records_one_event_per_cancel(desk, week):
     post(desk, cancel_page(week["tomorrow"]), {"reason": "x"})
     post(desk, cancel_page(week["tomorrow"]), {"reason": "again"})  # already cancelled
     assert ReservationEvent.objects.filter(action="cancelled").count() == 1
+
+
+def test_reception_cannot_grant_admin_access_nor_change_a_superuser(reception, patient):
+    client = csrf_client(reception)
+    form = client.get(f"{USERS}{patient.pk}/change/").context["adminform"].form
+    assert "is_staff" not in form.fields  # shown, read-only
+    r = post(
+        client,
+        f"{USERS}{patient.pk}/change/",
+        {
+            "email": patient.email,
+            "first_name": "Cambiado",
+            "last_name": patient.last_name,
+            "time_zone": patient.time_zone,
+            "language": patient.language,
+            "is_active": "on",
+            "is_staff": "on",
+            "professional_profile-TOTAL_FORMS": "0",
+            "professional_profile-INITIAL_FORMS": "0",
+            "reservations-TOTAL_FORMS": "0",
+            "reservations-INITIAL_FORMS": "0",
+            "reservations-2-TOTAL_FORMS": "0",
+            "reservations-2-INITIAL_FORMS": "0",
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    patient.refresh_from_db()
+    assert patient.first_name == "Cambiado" and not patient.is_staff
+
+    root = make_user("root@example.com", is_staff=True, is_superuser=True)
+    for path in (f"{USERS}{root.pk}/change/", f"{USERS}{root.pk}/password/"):
+        r = post(client, path, {"email": "mine@example.com", "password1": "x" * 20})
+        assert r.status_code == 403, path
+    assert client.get(f"{USERS}{root.pk}/delete/").status_code == 403
+    root.refresh_from_db()
+    assert root.email == "root@example.com" and root.is_superuser
+    # A superuser may still change both.
+    su = csrf_client(root)
+    assert "is_staff" in su.get(f"{USERS}{patient.pk}/change/").context["adminform"].form.fields

@@ -496,6 +496,10 @@ def _changed():
     return _("The dates changed since the preview: check them again.")
 
 
+def _not_ticked():
+    return _("Some dates clash: tick each one you agree to skip, or choose another time.")
+
+
 def _prefill_from(request, pk):
     """A series like this session (one of theirs): same patient, weekday, time, length and
     modality, from the week after (the session itself stays as it is, outside the series)."""
@@ -577,10 +581,6 @@ def series_new(request):
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "agenda/series_new.html", ctx, status=status)
-
-
-def _not_ticked():
-    return _("Some dates clash: tick each one you agree to skip, or choose another time.")
 
 
 def _get_occurrence_for_professional(request, pk):

@@ -109,3 +109,46 @@ def test_a_professional_creates_a_series_skipping_a_clash(
     assert {o.reservation.start_time.astimezone(zone).hour for o in series.occurrences.all()} == {
         18
     }
+
+
+def test_the_series_pages_pass_axe(browser, live_server, patient, other_patient, professional):
+    """axe-core (tests/test_a11y.py's audit) on the new series page with its dates and a clash,
+    and on a series session's "this and later" pages."""
+    from series.services import create_series
+
+    from .test_a11y import Audit
+
+    zone = zoneinfo.ZoneInfo(professional.time_zone)
+    first = timezone.localdate(timezone.now(), zone) + timedelta(days=1)
+    series = create_series(
+        client=patient,
+        professional=professional,
+        weekday=first.weekday(),
+        local_time=time(18),
+        minutes=45,
+        session_modality="Virtual",
+        starts_on=first,
+        by=professional,
+        channel="agenda",
+    )
+    session = series.occurrences.get(index=1).reservation
+    context = browser.new_context(viewport=DESKTOP, locale="es-AR", bypass_csp=True)
+    page = context.new_page()
+    audit = Audit(page)
+    enter(page, live_server, GOMEZ, path="/agenda/series/new/")
+    page.get_by_label("Paciente").select_option(label="Lucía · lucia@example.com")
+    page.get_by_label("Día de la semana").select_option(str(first.weekday()))
+    page.get_by_label("Hora").fill("18:00")
+    page.get_by_role("button", name="Ver las fechas").click()
+    page.locator("#plan .plan-list__item--clash").first.wait_for()  # its own series is in the way
+    audit.check("new series, previewed")
+    page.goto(f"{live_server.url}/agenda/{session.pk}/")
+    audit.check("series session page")
+    page.goto(f"{live_server.url}/agenda/{session.pk}/series/move/")
+    page.get_by_role("button", name="Vista previa").click()
+    page.locator("#plan").wait_for()
+    audit.check("move this and later, previewed")
+    page.goto(f"{live_server.url}/agenda/{session.pk}/series/cancel/")
+    audit.check("cancel this and later")
+    context.close()
+    assert audit.serious == []

@@ -3,8 +3,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ProfessionalProfile
+from accounts.models import ProfessionalProfile, User
+from reservations.models import Reservation
 from scheduling.models import TimeOff, WorkingHours
+from series.forms import FORM_FIELDS, MoveForm
+from series.models import Series
 
 # A week: more notice than that would leave patients no sensible way to cancel online.
 MAX_NOTICE_HOURS = 168
@@ -122,3 +125,61 @@ class TimeOffForm(forms.ModelForm):
         if start is not None and end is not None and end <= start:
             self.add_error("end", _("The time off must end after it starts."))
         return data
+
+
+def patients_of(professional):
+    """The people with at least one session with this professional, cancelled ones included:
+    the only patients their agenda may put in a series."""
+    return (
+        User.objects.filter(
+            pk__in=Reservation.objects.filter(professional=professional).values("client_id")
+        )
+        .exclude(pk=professional.pk)
+        .order_by("first_name", "last_name", "email")
+    )
+
+
+class SeriesForm(forms.ModelForm):
+    """A weekly series made from the agenda. The professional is the one signed in, never a
+    field; the patient is one of theirs, and anyone else is "not one of the choices", exactly
+    like an id that does not exist."""
+
+    class Meta:
+        model = Series
+        fields = [name for name in FORM_FIELDS if name != "professional"]
+        widgets = {
+            "local_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        help_texts = {"local_time": _("In your time zone.")}
+
+    def __init__(self, *args, professional, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.professional = self.instance.professional = professional
+        client = self.fields["client"]
+        client.queryset = patients_of(professional)
+        client.label_from_instance = _patient_choice
+        client.empty_label = _("Choose a patient")
+        # The model's bounds, for the browser to say before the server does.
+        self.fields["minutes"].widget.attrs.update(min=5, max=480)
+        self.fields["interval_weeks"].widget.attrs.update(min=1, max=12)
+        self.fields["count"].widget.attrs["min"] = 1
+
+    def series_fields(self):
+        """What preview_series and create_series take."""
+        fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return {**fields, "professional": self.professional}
+
+
+def _patient_choice(user):
+    name = user.get_full_name()
+    return f"{name} · {user.email}" if name else user.email
+
+
+class SeriesMoveForm(MoveForm):
+    """The admin's move form, said to the professional: the time is in their own zone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["local_time"].help_text = _("In your time zone.")

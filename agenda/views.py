@@ -4,19 +4,21 @@ here: each view finds the session, asks the model to act, and says what happened
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -26,8 +28,17 @@ from reservations.models import Channel, Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
 from scheduling.models import TimeOff, Weekday, WorkingHours
+from series.planning import ClashKind, SeriesClash, plan_digest
+from series.services import create_series, preview_series
 
-from .forms import NotesForm, ProfileForm, TimeOffForm, WorkingHoursForm
+from .forms import (
+    NotesForm,
+    ProfileForm,
+    SeriesForm,
+    SeriesMoveForm,
+    TimeOffForm,
+    WorkingHoursForm,
+)
 
 logger = logging.getLogger("turnos.security")
 
@@ -73,7 +84,8 @@ def _get_session_for_professional(request, pk):
     try:
         return (
             Reservation.objects.with_people()
-            .select_related("client")
+            # With the weekly series it belongs to, if any (the series app's reverse relation).
+            .select_related("client", "occurrence__series")
             .get(pk=pk, professional=request.user)
         )
     except Reservation.DoesNotExist:
@@ -442,3 +454,253 @@ def time_off_delete(request, pk):
     _own_or_404(TimeOff, request, pk).delete()
     messages.success(request, _("Time off deleted."))
     return redirect("agenda_hours")
+
+
+# Weekly series, made and changed from the agenda with the series' own functions
+# (series/services.py, Series.plan_move, Series.move_from, Series.cancel_from), as the admin does.
+# Each change is shown first: every date with what it clashes with. A clashing date is skipped
+# only when the professional ticks it, and the confirmation carries the digest of the plan they
+# saw, so a plan that changed meanwhile is shown again, never saved.
+
+
+def _clash_text(clash, professional):
+    # The patient's session with another professional is theirs to tell: the agenda says there is
+    # one, not with whom.
+    if clash.kind == ClashKind.PATIENT and clash.obj.professional_id != professional.pk:
+        return _("The patient has another session then")
+    return str(clash)
+
+
+def _plan_rows(plan, professional, now, current=None):
+    """What a preview lists for each date: (planned, its span, the clashes' texts, where the
+    session is now when it is being moved)."""
+    today = timezone.localdate(now)
+    current = current or {}
+    return [
+        (
+            p,
+            f"{_when(p.start, today)} – {turn_time(p.end)}",
+            [_clash_text(c, professional) for c in p.clashes],
+            _when(current[p.index], today) if p.index in current else None,
+        )
+        for p in plan
+    ]
+
+
+def _ticked(request):
+    """The indexes the professional ticked to skip; anything else is ignored."""
+    return {int(v) for v in request.POST.getlist("skip") if v.isdigit()}
+
+
+def _changed():
+    return _("The dates changed since the preview: check them again.")
+
+
+def _not_ticked():
+    return _("Some dates clash: tick each one you agree to skip, or choose another time.")
+
+
+def _prefill_from(request, pk):
+    """A series like this session (one of theirs): same patient, weekday, time, length and
+    modality, from the week after (the session itself stays as it is, outside the series)."""
+    r = _get_session_for_professional(request, pk)
+    start = timezone.localtime(r.start_time)
+    return {
+        "client": r.client_id,
+        "weekday": start.weekday(),
+        "local_time": start.time().replace(second=0, microsecond=0),
+        "minutes": r.duration_minutes,
+        "session_modality": r.session_modality,
+        "interval_weeks": 1,
+        "starts_on": start.date() + timedelta(days=7),
+    }
+
+
+@never_cache
+@professional_required
+def series_new(request):
+    """GET: the form (prefilled from ?session=, a session of theirs). POST: the preview of every
+    date up to the horizon with its clashes; POST with `_confirm`: the series, created."""
+    now = timezone.now()
+    session_id = request.GET.get("session")
+    if session_id:
+        try:
+            initial = _prefill_from(request, uuid.UUID(session_id))
+        except ValueError:
+            raise Http404 from None
+    else:
+        initial = {"interval_weeks": 1, "starts_on": timezone.localdate(now)}
+    data = request.POST if request.method == "POST" else None
+    form = SeriesForm(data, initial=initial, professional=request.user)
+    plan, digest, error = None, "", None
+    if form.is_bound and form.is_valid():
+        fields = form.series_fields()
+        try:
+            _series, plan = preview_series(now=now, **fields)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            digest = plan_digest(plan)
+            seen = request.POST.get("digest", "")
+            if "_confirm" not in request.POST:
+                pass
+            elif seen != digest:
+                error = _changed()
+            else:
+                try:
+                    series = create_series(
+                        **fields,
+                        by=request.user,
+                        channel=Channel.AGENDA,
+                        skip_clashes=_ticked(request),
+                        now=now,
+                    )
+                except SeriesClash as exc:
+                    plan, digest = exc.plan, plan_digest(exc.plan)
+                    error = _changed() if digest != seen else _not_ticked()
+                else:
+                    created = series.occurrences.count()
+                    messages.success(
+                        request,
+                        ngettext(
+                            "Series created with %(n)d session.",
+                            "Series created with %(n)d sessions.",
+                            created,
+                        )
+                        % {"n": created},
+                    )
+                    return redirect(reverse("agenda") + f"?date={series.anchor_date.isoformat()}")
+    ctx = {
+        "form": form,
+        "rows": _plan_rows(plan, request.user, now) if plan is not None else None,
+        "clashing": sum(1 for p in plan or [] if p.clashes),
+        "digest": digest,
+        "error": error,
+        # Ticks are kept only for the plan they were given for.
+        "ticked": _ticked(request) if plan and request.POST.get("digest") == digest else set(),
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "agenda/series_new.html", ctx, status=status)
+
+
+def _get_occurrence_for_professional(request, pk):
+    """The session (one of theirs) and its place in a series; a session of theirs outside any
+    series is the same 404 as a missing one."""
+    r = _get_session_for_professional(request, pk)
+    occurrence = getattr(r, "occurrence", None)
+    if occurrence is None:
+        raise Http404
+    return r, occurrence
+
+
+@never_cache
+@professional_required
+def series_cancel(request, pk):
+    """GET: the sessions "cancel this and later" would cancel. POST (with a reason the patient
+    reads): cancels them, as the professional, and ends the series."""
+    r, occurrence = _get_occurrence_for_professional(request, pk)
+    series = occurrence.series
+    now = timezone.now()
+    reason_error = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        if reason.strip():
+            result = series.cancel_from(
+                occurrence.index,
+                by=request.user,
+                reason=reason,
+                now=now,
+                channel=Channel.AGENDA,
+                by_professional=True,
+            )
+            done = len(result.cancelled)
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d session cancelled; the series has ended.",
+                    "%(n)d sessions cancelled; the series has ended.",
+                    done,
+                )
+                % {"n": done},
+            )
+            return redirect("agenda_session", r.pk)
+        reason_error = _reason_missing()
+    today = timezone.localdate(now)
+    sessions = [
+        (o.reservation, _when(o.reservation.start_time, today))
+        for o in series.upcoming_from(occurrence.index, now)
+    ]
+    ctx = {
+        **_texts(now),
+        "r": r,
+        "series": series,
+        "sessions": sessions,
+        "reason": request.POST.get("reason", ""),
+        "reason_error": reason_error,
+    }
+    return render(request, "agenda/series_cancel.html", ctx, status=400 if reason_error else 200)
+
+
+@never_cache
+@professional_required
+def series_move(request, pk):
+    """GET: the series' weekday, time and length to change. POST: each session from this one on
+    at its new time, with its clashes; POST with `_confirm`: moved."""
+    r, occurrence = _get_occurrence_for_professional(request, pk)
+    series = occurrence.series
+    now = timezone.now()
+    data = request.POST if request.method == "POST" else None
+    form = SeriesMoveForm(data, initial=SeriesMoveForm.initial_for(series))
+    rows, digest, error, clashing = None, "", None, 0
+    if form.is_bound and form.is_valid():
+        args = (form.cleaned_data["weekday"], form.cleaned_data["local_time"])
+        minutes = form.cleaned_data["minutes"]
+        _moved, pairs = series.plan_move(occurrence.index, *args, now, minutes)
+        plan = [p for _, p in pairs]
+        digest = plan_digest(plan)
+        seen = request.POST.get("digest", "")
+        if "_confirm" not in request.POST:
+            pass
+        elif seen != digest:
+            error = _changed()
+        else:
+            try:
+                moved = series.move_from(
+                    occurrence.index,
+                    *args,
+                    by=request.user,
+                    now=now,
+                    channel=Channel.AGENDA,
+                    skip_clashes=_ticked(request),
+                    minutes=minutes,
+                )
+            except SeriesClash:
+                _moved, pairs = series.plan_move(occurrence.index, *args, now, minutes)
+                plan = [p for _, p in pairs]
+                digest = plan_digest(plan)
+                error = _changed() if digest != seen else _not_ticked()
+            except ValidationError as exc:  # the series ended meanwhile
+                error = " ".join(exc.messages)
+            else:
+                messages.success(
+                    request,
+                    ngettext("%(n)d session moved.", "%(n)d sessions moved.", len(moved))
+                    % {"n": len(moved)},
+                )
+                return redirect("agenda_session", r.pk)
+        current = {o.index: o.reservation.start_time for o, _ in pairs}
+        rows = _plan_rows(plan, request.user, now, current)
+        clashing = sum(1 for p in plan if p.clashes)
+    ctx = {
+        **_texts(now),
+        "r": r,
+        "series": series,
+        "form": form,
+        "rows": rows,
+        "clashing": clashing,
+        "digest": digest,
+        "error": error,
+        "ticked": _ticked(request) if rows and request.POST.get("digest") == digest else set(),
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "agenda/series_move.html", ctx, status=status)

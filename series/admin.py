@@ -4,7 +4,6 @@ preview. The views only read the form and call the series' own functions (series
 Series.cancel_from, Series.plan_move, Series.move_from), which the professional's agenda calls too.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,25 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Channel, Reservation
-from scheduling.models import Weekday
 
+from .forms import FORM_FIELDS, MoveForm
 from .models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 from .planning import SeriesClash, plan_digest
 from .services import create_series, preview_series
-
-# What staff fill in to create a series.
-FORM_FIELDS = [
-    "client",
-    "professional",
-    "weekday",
-    "local_time",
-    "minutes",
-    "session_modality",
-    "interval_weeks",
-    "starts_on",
-    "ends_on",
-    "count",
-]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -316,7 +301,7 @@ class SeriesAdmin(admin.ModelAdmin):
     def move_from_view(self, request, object_id):
         series, index, choices, now = self._series_and_index(request, object_id)
         data = request.POST if request.method == "POST" else request.GET
-        form = MoveForm(data if "weekday" in data else None, initial=_move_initial(series))
+        form = MoveForm(data if "weekday" in data else None, initial=MoveForm.initial_for(series))
         pairs, error, digest = None, None, ""
         if form.is_bound and form.is_valid():
             weekday, local_time = form.cleaned_data["weekday"], form.cleaned_data["local_time"]
@@ -382,20 +367,6 @@ class SeriesAdmin(admin.ModelAdmin):
 def _occurrence_label(occurrence):
     start = timezone.localtime(occurrence.reservation.start_time)
     return f"#{occurrence.index + 1} · {start:%d/%m/%Y %H:%M}"
-
-
-def _move_initial(series):
-    return {"weekday": series.weekday, "local_time": series.local_time, "minutes": series.minutes}
-
-
-class MoveForm(forms.Form):
-    weekday = forms.TypedChoiceField(label=_("weekday"), choices=Weekday.choices, coerce=int)
-    local_time = forms.TimeField(
-        label=_("time"),
-        help_text=_("In the professional's time zone."),
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    minutes = forms.IntegerField(label=_("session length (minutes)"), min_value=5, max_value=480)
 
 
 # A session's page says which series it belongs to, with the same two actions.

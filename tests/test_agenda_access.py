@@ -41,6 +41,16 @@ PAGES = [
         {"anonymous": 302, **NOT_A_PROFESSIONAL, "professional": 200, "*": 404},
     ),
     ("GET", "/agenda/{missing}/", {"anonymous": 302, **NOT_A_PROFESSIONAL, "*": 404}),
+    ("GET", "/agenda/series/new/", {"anonymous": 302, **NOT_A_PROFESSIONAL, "*": 200}),
+    (
+        "GET",
+        "/agenda/series/new/?session={own}",
+        {"anonymous": 302, **NOT_A_PROFESSIONAL, "professional": 200, "*": 404},
+    ),
+    # Series pages of a session in no series answer as for a missing one (tests/test_agenda_series
+    # has them for sessions in a series).
+    ("GET", "/agenda/{own}/series/cancel/", {"anonymous": 302, **NOT_A_PROFESSIONAL, "*": 404}),
+    ("GET", "/agenda/{missing}/series/move/", {"anonymous": 302, **NOT_A_PROFESSIONAL, "*": 404}),
 ]
 ACTIONS = [
     ("/agenda/{own}/confirm/", {}),

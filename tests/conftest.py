@@ -138,3 +138,16 @@ def csrf_client(user=None):
 
 
 CSRF_TOKEN = "Turnos0CsrfToken0ForTests0123456"  # 32 letters and digits, the cookie's format
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, once per test module (tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

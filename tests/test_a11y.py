@@ -9,23 +9,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from .browser import enter, launch
+from .browser import enter
 from .conftest import CSRF_TOKEN, csrf_client, make_user
 
 AXE_VERSION = "4.14.1"
 AXE = Path(__file__).parent / "assets" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2, levels A and AA, and axe's best practices (landmarks, headings).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def axe_violations(page):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from series.models import Series, SkippedOccurrence
 
-from .browser import enter, launch, screenshot
+from .browser import enter, screenshot
 from .test_agenda_browser import (
     DESKTOP,
     GOMEZ,
@@ -21,16 +21,6 @@ from .test_agenda_browser import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)

@@ -9,21 +9,11 @@ import pytest
 from reservations.models import Reservation
 from scheduling.models import WorkingHours
 
-from .browser import ConsoleErrors, enter, launch, screenshot
+from .browser import ConsoleErrors, enter, screenshot
 from .test_a11y import axe_violations
 from .test_browser import PHONE, SMALL_TARGETS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

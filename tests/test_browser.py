@@ -18,23 +18,13 @@ from django.utils import timezone
 
 from reservations.models import ReservationEvent
 
-from .browser import ConsoleErrors, enter, launch, screenshot
+from .browser import ConsoleErrors, enter, screenshot
 from .conftest import NOW, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def new_page(browser, viewport=DESKTOP, locale="es-AR"):

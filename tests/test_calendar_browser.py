@@ -13,21 +13,11 @@ from django.utils import timezone
 
 from reservations.models import Channel, Reservation
 
-from .browser import ConsoleErrors, enter, launch, screenshot
+from .browser import ConsoleErrors, enter, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

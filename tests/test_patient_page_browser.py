@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from .browser import ConsoleErrors, enter, launch, screenshot
+from .browser import ConsoleErrors, enter, screenshot
 from .conftest import NOW
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,16 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 VIDEO_URL = "https://meet.example.com/lic-gomez"
 ADDRESS = "Av. Corrientes 1234, piso 3, CABA"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(params=VIEWPORTS)

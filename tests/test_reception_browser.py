@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from reservations.models import Reservation
 
-from .browser import ConsoleErrors, enter, launch, screenshot
+from .browser import ConsoleErrors, enter, screenshot
 from .conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,16 +17,6 @@ DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def new_page(browser, viewport):

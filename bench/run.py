@@ -358,7 +358,7 @@ def check_and_reset_cancels(targets):
 
 
 def booking_targets(bookers, professionals):
-    """Free slots of `professionals` in their next 8 weeks, round-robin over them, each for two
+    """Free slots of `professionals`, the nearest first, round-robin over them, each for two
     bookers at once: [(session key A, session key B, professional id, start, modality)]. Each
     booker asks once, so no limit on a patient's requests refuses them."""
     from datetime import timedelta
@@ -367,10 +367,13 @@ def booking_targets(bookers, professionals):
 
     from scheduling.slots import free_slots
 
-    now = timezone.now()
+    # Free an hour from now, and within four weeks: still bookable (24 hours ahead at least, 8
+    # weeks at most) while the benchmark runs. The first slot of each professional would
+    # otherwise fall inside the lead time a minute into the run, refused to both patients.
+    now = timezone.now() + timedelta(hours=1)
     today = timezone.localdate(now)
     per_professional = [
-        free_slots(pro, today, today + timedelta(weeks=8), now=now) for pro in professionals
+        free_slots(pro, today, today + timedelta(weeks=4), now=now) for pro in professionals
     ]
     slots = [
         (pro, slot)

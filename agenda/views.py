@@ -464,10 +464,22 @@ def time_off_delete(request, pk):
 
 
 def _clash_text(clash, professional):
-    # The patient's session with another professional is theirs to tell: the agenda says there is
-    # one, not with whom.
+    """A clash as the professional reads it: their own sessions and time off as theirs. The
+    patient's session with another professional is the patient's to tell: the agenda says there is
+    one, not with whom."""
     if clash.kind == ClashKind.PATIENT and clash.obj.professional_id != professional.pk:
         return _("The patient has another session then")
+    if clash.kind in (ClashKind.PATIENT, ClashKind.PROFESSIONAL):
+        client = clash.obj.client
+        return _("Your session with %(patient)s, %(when)s") % {
+            "patient": client.get_full_name() or client.email,
+            "when": clash.when,
+        }
+    if clash.kind == ClashKind.TIME_OFF:
+        return _("Your time off (%(reason)s), %(when)s") % {
+            "reason": clash.obj.reason or _("no reason given"),
+            "when": clash.when,
+        }
     return str(clash)
 
 

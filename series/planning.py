@@ -38,7 +38,7 @@ class Clash:
     @property
     def message(self):
         """What staff read in the preview (times in the active zone: the reader's)."""
-        when = _span(self.start, self.end)
+        when = self.when
         if self.kind == ClashKind.PATIENT:
             return gettext("The patient's other session with %(professional)s, %(when)s") % {
                 "professional": self.obj.professional.display_name,
@@ -53,6 +53,11 @@ class Clash:
             reason = self.obj.reason or gettext("no reason given")
             return gettext("Time off (%(reason)s), %(when)s") % {"reason": reason, "when": when}
         return gettext("This time has already passed")
+
+    @property
+    def when(self):
+        """Its span, in the active zone (the reader's)."""
+        return _span(self.start, self.end)
 
     def __str__(self):
         return self.message

@@ -126,10 +126,23 @@ def test_the_preview_lists_each_date_and_its_clashes_and_saves_nothing(pro, form
     assert html.count('class="plan-list__item') == 12
     assert html.count("plan-list__item--clash") == 1
     assert "martes 24 de marzo, 18:00 – 18:45" in html
-    assert "Sesión del profesional con Martín" in html  # their own patient: named
+    assert "Tu sesión con Martín" in html  # their own session, their own patient: named
     assert 'name="skip" value="2"' in html
     assert 'name="_confirm"' in html
     assert saved() == before
+
+
+def test_their_own_time_off_reads_as_theirs(pro, form, professional):
+    from scheduling.models import TimeOff
+
+    TimeOff.objects.create(
+        professional=professional,
+        start=at("2026-03-31", 0),
+        end=at("2026-04-01", 0),
+        reason="Congreso",
+    )
+    html = preview(pro, form)[0].content.decode()
+    assert "Tu ausencia (Congreso), 31/03/2026 00:00 – 01/04/2026 00:00" in html
 
 
 def test_a_professional_creates_a_series(pro, form, professional, patient):

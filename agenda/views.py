@@ -28,6 +28,7 @@ from reservations.models import Channel, Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
 from scheduling.models import TimeOff, Weekday, WorkingHours
+from series.models import SkippedOccurrence
 from series.planning import ClashKind, SeriesClash, plan_digest
 from series.services import create_series, preview_series
 
@@ -230,9 +231,34 @@ def _session_context(r, now, notes, notes_error=""):
         "events": _events(r),
         "notes": notes,
         "notes_error": notes_error,
+        "skipped": _skipped_ahead(r, now),
         # Back to the week (or, on a phone, the day) this session is in.
         "back_url": reverse("agenda") + "?date=" + day,
     }
+
+
+def _skipped_ahead(r, now):
+    """The dates ahead of this session's series that were left out for a clash: weeks the patient
+    has no session. (text, who agreed: "you", "practice", or None when the worker met the clash
+    while extending the series and nobody has looked at it.)"""
+    occurrence = getattr(r, "occurrence", None)
+    if occurrence is None:
+        return []
+    today = timezone.localdate(now)
+    rows = occurrence.series.skipped.filter(
+        action=SkippedOccurrence.Action.CREATE, start__gte=now
+    ).order_by("start")
+    return [
+        (
+            _when(s.start, today),
+            None
+            if s.consented_by_id is None
+            else "you"
+            if s.consented_by_id == r.professional_id
+            else "practice",
+        )
+        for s in rows
+    ]
 
 
 def _events(r):

@@ -201,6 +201,27 @@ def test_a_ticked_clash_is_skipped_and_recorded(pro, form, clash, professional):
     assert (clash.status, clash.start_time) == ("CONFIRMED", at("2026-03-24", 18))
 
 
+def test_a_series_session_lists_the_dates_left_out_and_who_agreed(pro, form, clash, professional):
+    _r, digest = preview(pro, form)
+    post(pro, NEW, {**form, "_confirm": "1", "digest": digest, "skip": ["2"]})
+    series = Series.objects.get()
+    # One more date the worker could not create while extending: nobody agreed.
+    SkippedOccurrence.objects.create(
+        series=series,
+        index=20,
+        start=at("2026-07-28", 18),
+        end=at("2026-07-28", 18, 45),
+        action="create",
+        reason="Clash",
+    )
+    first = series.occurrences.get(index=0).reservation
+    html = pro.get(f"/agenda/{first.pk}/").content.decode()
+    assert "Fechas salteadas" in html
+    assert "martes 24 de marzo, 18:00: la salteaste vos" in html
+    assert "martes 28 de julio, 18:00: <strong>chocaba cuando se extendió la serie" in html
+    assert "Clash" not in html  # the stored staff wording may name another professional
+
+
 def test_a_clash_that_appeared_after_the_preview_is_shown_again_never_saved(
     pro, form, clash, other_patient, make_reservation
 ):

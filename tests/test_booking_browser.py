@@ -69,8 +69,13 @@ def test_a_patient_books_moves_and_cancels_on_a_phone(phone, live_server, patien
     page.get_by_role("link", name="Semana siguiente").click()
     page.wait_for_url("**?week=*")
     assert page.evaluate("window.__marker") == "same page"
-    page.get_by_role("link", name="Semana anterior").click()
-    page.wait_for_selector(".slot")
+    # Wait for this week to replace the next one: reading the slots before the swap would take
+    # the next week's first time, and clicking after it this week's.
+    back = page.get_by_role("link", name="Semana anterior")
+    this_week = back.get_attribute("href").split("week=")[1]
+    back.click()
+    page.wait_for_url(f"**?week={this_week}")
+    page.wait_for_load_state("networkidle")
 
     first = page.locator(".slot").first
     first_time = first.locator(".slot__time").inner_text()

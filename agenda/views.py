@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -28,6 +27,7 @@ from reservations.models import Channel, Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
 from scheduling.models import TimeOff, Weekday, WorkingHours
+from series import texts
 from series.models import SkippedOccurrence
 from series.planning import ClashKind, SeriesClash, plan_digest
 from series.services import create_series, preview_series
@@ -239,7 +239,7 @@ def _session_context(r, now, notes, notes_error=""):
 
 def _skipped_ahead(r, now):
     """The dates ahead of this session's series that were left out for a clash: weeks the patient
-    has no session. (text, who agreed: "you", "practice", or None when the worker met the clash
+    has no session. (text, the id of who agreed to skip it: None when the worker met the clash
     while extending the series and nobody has looked at it.)"""
     occurrence = getattr(r, "occurrence", None)
     if occurrence is None:
@@ -248,17 +248,7 @@ def _skipped_ahead(r, now):
     rows = occurrence.series.skipped.filter(
         action=SkippedOccurrence.Action.CREATE, start__gte=now
     ).order_by("start")
-    return [
-        (
-            _when(s.start, today),
-            None
-            if s.consented_by_id is None
-            else "you"
-            if s.consented_by_id == r.professional_id
-            else "practice",
-        )
-        for s in rows
-    ]
+    return [(_when(s.start, today), s.consented_by_id) for s in rows]
 
 
 def _events(r):
@@ -496,9 +486,8 @@ def _clash_text(clash, professional):
     if clash.kind == ClashKind.PATIENT and clash.obj.professional_id != professional.pk:
         return _("The patient has another session then")
     if clash.kind in (ClashKind.PATIENT, ClashKind.PROFESSIONAL):
-        client = clash.obj.client
         return _("Your session with %(patient)s, %(when)s") % {
-            "patient": client.get_full_name() or client.email,
+            "patient": patient_name(clash.obj.client),
             "when": clash.when,
         }
     if clash.kind == ClashKind.TIME_OFF:
@@ -528,10 +517,6 @@ def _plan_rows(plan, professional, now, current=None):
 def _ticked(request):
     """The indexes the professional ticked to skip; anything else is ignored."""
     return {int(v) for v in request.POST.getlist("skip") if v.isdigit()}
-
-
-def _changed():
-    return _("The dates changed since the preview: check them again.")
 
 
 def _not_ticked():
@@ -580,11 +565,9 @@ def series_new(request):
         else:
             digest = plan_digest(plan)
             seen = request.POST.get("digest", "")
-            if "_confirm" not in request.POST:
-                pass
-            elif seen != digest:
-                error = _changed()
-            else:
+            if "_confirm" in request.POST and seen != digest:
+                error = texts.plan_changed()
+            elif "_confirm" in request.POST:
                 try:
                     series = create_series(
                         **fields,
@@ -595,18 +578,9 @@ def series_new(request):
                     )
                 except SeriesClash as exc:
                     plan, digest = exc.plan, plan_digest(exc.plan)
-                    error = _changed() if digest != seen else _not_ticked()
+                    error = texts.plan_changed() if digest != seen else _not_ticked()
                 else:
-                    created = series.occurrences.count()
-                    messages.success(
-                        request,
-                        ngettext(
-                            "Series created with %(n)d session.",
-                            "Series created with %(n)d sessions.",
-                            created,
-                        )
-                        % {"n": created},
-                    )
+                    messages.success(request, texts.created(series.occurrences.count()))
                     return redirect(reverse("agenda") + f"?date={series.anchor_date.isoformat()}")
     ctx = {
         "form": form,
@@ -651,16 +625,7 @@ def series_cancel(request, pk):
                 channel=Channel.AGENDA,
                 by_professional=True,
             )
-            done = len(result.cancelled)
-            messages.success(
-                request,
-                ngettext(
-                    "%(n)d session cancelled; the series has ended.",
-                    "%(n)d sessions cancelled; the series has ended.",
-                    done,
-                )
-                % {"n": done},
-            )
+            messages.success(request, texts.cancelled(len(result.cancelled)))
             return redirect("agenda_session", r.pk)
         reason_error = _reason_missing()
     today = timezone.localdate(now)
@@ -697,11 +662,9 @@ def series_move(request, pk):
         plan = [p for _, p in pairs]
         digest = plan_digest(plan)
         seen = request.POST.get("digest", "")
-        if "_confirm" not in request.POST:
-            pass
-        elif seen != digest:
-            error = _changed()
-        else:
+        if "_confirm" in request.POST and seen != digest:
+            error = texts.plan_changed()
+        elif "_confirm" in request.POST:
             try:
                 moved = series.move_from(
                     occurrence.index,
@@ -716,15 +679,11 @@ def series_move(request, pk):
                 _moved, pairs = series.plan_move(occurrence.index, *args, now, minutes)
                 plan = [p for _, p in pairs]
                 digest = plan_digest(plan)
-                error = _changed() if digest != seen else _not_ticked()
+                error = texts.plan_changed() if digest != seen else _not_ticked()
             except ValidationError as exc:  # the series ended meanwhile
                 error = " ".join(exc.messages)
             else:
-                messages.success(
-                    request,
-                    ngettext("%(n)d session moved.", "%(n)d sessions moved.", len(moved))
-                    % {"n": len(moved)},
-                )
+                messages.success(request, texts.moved(len(moved)))
                 return redirect("agenda_session", r.pk)
         current = {o.index: o.reservation.start_time for o, _ in pairs}
         rows = _plan_rows(plan, request.user, now, current)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Channel, Reservation
 
+from . import texts
 from .forms import FORM_FIELDS, MoveForm
 from .models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 from .planning import SeriesClash, plan_digest
@@ -198,7 +199,7 @@ class SeriesAdmin(admin.ModelAdmin):
                 if "_confirm" not in request.POST:
                     pass
                 elif request.POST.get("digest") != digest:
-                    error = _("The dates changed since the preview: check them again.")
+                    error = texts.plan_changed()
                 elif seen and not skip:
                     error = _(
                         "Some dates clash. Tick “Skip the clashing dates” or change the series."
@@ -213,18 +214,10 @@ class SeriesAdmin(admin.ModelAdmin):
                         )
                     except SeriesClash as exc:
                         plan, digest = exc.plan, plan_digest(exc.plan)
-                        error = _("The dates changed since the preview: check them again.")
+                        error = texts.plan_changed()
                     else:
-                        created = series.occurrences.count()
                         self.message_user(
-                            request,
-                            ngettext(
-                                "Series created with %(n)d session.",
-                                "Series created with %(n)d sessions.",
-                                created,
-                            )
-                            % {"n": created},
-                            messages.SUCCESS,
+                            request, texts.created(series.occurrences.count()), messages.SUCCESS
                         )
                         return HttpResponseRedirect(
                             reverse("admin:series_series_change", args=[series.pk])
@@ -273,17 +266,7 @@ class SeriesAdmin(admin.ModelAdmin):
                 channel=Channel.ADMIN,
                 now=now,
             )
-            done = len(result.cancelled)
-            self.message_user(
-                request,
-                ngettext(
-                    "%(n)d session cancelled; the series has ended.",
-                    "%(n)d sessions cancelled; the series has ended.",
-                    done,
-                )
-                % {"n": done},
-                messages.SUCCESS,
-            )
+            self.message_user(request, texts.cancelled(len(result.cancelled)), messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:series_series_change", args=[series.pk]))
         return self._render(
             request,
@@ -313,7 +296,7 @@ class SeriesAdmin(admin.ModelAdmin):
             skip = bool(data.get("skip_clashes"))
             if request.method == "POST":
                 if data.get("digest") != digest:
-                    error = _("The dates changed since the preview: check them again.")
+                    error = texts.plan_changed()
                 elif seen and not skip:
                     error = _(
                         "Some dates clash. Tick “Skip the clashing dates” or choose another time."
@@ -333,16 +316,11 @@ class SeriesAdmin(admin.ModelAdmin):
                     except SeriesClash:
                         _moved, pairs = series.plan_move(index, weekday, local_time, now, minutes)
                         digest = plan_digest([p for _, p in pairs])
-                        error = _("The dates changed since the preview: check them again.")
+                        error = texts.plan_changed()
                     except ValidationError as exc:
                         error = " ".join(exc.messages)
                     else:
-                        self.message_user(
-                            request,
-                            ngettext("%(n)d session moved.", "%(n)d sessions moved.", len(moved))
-                            % {"n": len(moved)},
-                            messages.SUCCESS,
-                        )
+                        self.message_user(request, texts.moved(len(moved)), messages.SUCCESS)
                         return HttpResponseRedirect(
                             reverse("admin:series_series_change", args=[series.pk])
                         )

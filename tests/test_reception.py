@@ -20,6 +20,13 @@ CHANGELIST = "/admin/reservations/reservation/"
 RANGE = f"{CHANGELIST}cancel-range/"
 USERS = "/admin/accounts/user/"
 
+# The user page's inlines (professional profile, sessions ahead, sessions behind), posted empty.
+NO_INLINE_ROWS = {
+    f"{prefix}-{count}_FORMS": "0"
+    for prefix in ("professional_profile", "reservations", "reservations-2")
+    for count in ("TOTAL", "INITIAL")
+}
+
 # NOW is Tuesday 10 March 2026, 12:00 in Buenos Aires (the staff member's zone).
 DAY = timedelta(days=1)
 
@@ -394,12 +401,7 @@ def test_staff_add_a_patient_without_a_password_and_invite_them(
                 "time_zone": "America/Argentina/Cordoba",
                 "language": "es-ar",
                 "send_invitation": "on",
-                "professional_profile-TOTAL_FORMS": "0",
-                "professional_profile-INITIAL_FORMS": "0",
-                "reservations-TOTAL_FORMS": "0",
-                "reservations-INITIAL_FORMS": "0",
-                "reservations-2-TOTAL_FORMS": "0",
-                "reservations-2-INITIAL_FORMS": "0",
+                **NO_INLINE_ROWS,
                 "_save": "1",
             },
         )
@@ -439,12 +441,7 @@ def test_without_the_box_no_invitation_is_sent(desk, django_capture_on_commit_ca
             {
                 "email": "sin@example.com",
                 "time_zone": "America/Argentina/Buenos_Aires",
-                "professional_profile-TOTAL_FORMS": "0",
-                "professional_profile-INITIAL_FORMS": "0",
-                "reservations-TOTAL_FORMS": "0",
-                "reservations-INITIAL_FORMS": "0",
-                "reservations-2-TOTAL_FORMS": "0",
-                "reservations-2-INITIAL_FORMS": "0",
+                **NO_INLINE_ROWS,
             },
         )
     assert User.objects.filter(email="sin@example.com").exists()
@@ -534,12 +531,7 @@ def test_reception_cannot_grant_admin_access_nor_change_a_superuser(reception, p
             "language": patient.language,
             "is_active": "on",
             "is_staff": "on",
-            "professional_profile-TOTAL_FORMS": "0",
-            "professional_profile-INITIAL_FORMS": "0",
-            "reservations-TOTAL_FORMS": "0",
-            "reservations-INITIAL_FORMS": "0",
-            "reservations-2-TOTAL_FORMS": "0",
-            "reservations-2-INITIAL_FORMS": "0",
+            **NO_INLINE_ROWS,
         },
     )
     assert r.status_code == 302, r.content.decode()[:2000]

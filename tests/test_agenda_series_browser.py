@@ -81,9 +81,11 @@ def test_a_professional_creates_a_series_skipping_a_clash(
     box = page.locator(".series-box")
     assert "Semanal ·" in box.inner_text() and "18:00" in box.inner_text()
     assert box.get_by_role("link", name="Cancelar esta y las siguientes").is_visible()
+    # The date skipped with her consent is listed, and who agreed.
+    assert ": la salteaste vos" in box.locator(".series-box__skipped").inner_text()
     no_horizontal_scroll(page, viewport)
-    if viewport is not DESKTOP:
-        screenshot(page, "agenda-series-session-phone")
+    name = "agenda-series-session-desktop" if viewport is DESKTOP else "agenda-series-session-phone"
+    screenshot(page, name)
 
     # "Change the time of this and later": each session at its new time, before anything moves.
     box.get_by_role("link", name="Cambiar el horario de esta y las siguientes").click()

@@ -287,7 +287,8 @@ def build(size, *, rebuild=False):
         """Each full professional's 45 weekly slots, each a patient of their own, from this week
         on for FULL_WEEKS, but one slot a week (a different one each week) left free."""
         zone = ZoneInfo(settings.TIME_ZONE)
-        this_monday = datetime.now(zone).date() - timedelta(days=datetime.now(zone).weekday())
+        today = now.astimezone(zone).date()
+        this_monday = today - timedelta(days=today.weekday())
         for f, pro in enumerate(full_pros):
             for week in range(FULL_WEEKS):
                 for j in range(per_week):

@@ -27,7 +27,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.models import User
-from reservations.models import REASON_MAX_LENGTH, Channel, Modality, Reservation
+from reservations.models import (
+    REASON_MAX_LENGTH,
+    Channel,
+    Modality,
+    Reservation,
+    professionals_of,
+)
 from scheduling import booking
 from scheduling.slots import free_slots
 
@@ -303,8 +309,8 @@ def list_reservations(request, client_id: UUID):
     others = client_id != user.pk
     if others and not (_staff_may(user, "view") and User.objects.filter(pk=client_id).exists()):
         raise Http404
-    reservations = (
-        Reservation.objects.filter(client_id=client_id).with_people().order_by("-start_time", "-id")
+    reservations = professionals_of(
+        list(Reservation.objects.filter(client_id=client_id).order_by("-start_time", "-id"))
     )
     now = timezone.now()
     return {

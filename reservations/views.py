@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import ProfessionalProfile
 
-from .models import Channel, Reservation
+from .models import Channel, Reservation, professionals_of
 from .templating import render_fragment
 
 HISTORY_PAGE_SIZE = 10
@@ -87,9 +87,9 @@ def _upcoming(patient, now):
     # With the weekly series a session belongs to (the series app's reverse relation), for its
     # "Semanal · martes 18:00": in the same query.
     rows = list(
-        Reservation.objects.upcoming_for(patient, now)
-        .with_people()
-        .select_related("occurrence__series")[: UPCOMING_LIMIT + 1]
+        Reservation.objects.upcoming_for(patient, now).select_related("occurrence__series")[
+            : UPCOMING_LIMIT + 1
+        ]
     )
     return rows[:UPCOMING_LIMIT], len(rows) > UPCOMING_LIMIT
 
@@ -102,8 +102,10 @@ def dashboard(request):
     now = timezone.now()
     ctx = {"now": now, "page": HistoryPage.of(request.user, request.GET.get("page"), now)}
     if request.htmx and request.htmx.target == "history":
+        professionals_of(ctx["page"].rows)
         return render_fragment(request, "reservations/dashboard.html", "history", ctx)
     ctx["upcoming"], ctx["more_upcoming"] = _upcoming(request.user, now)
+    professionals_of(ctx["upcoming"] + ctx["page"].rows)
     return render(request, "reservations/dashboard.html", ctx)
 
 

@@ -245,12 +245,12 @@ def test_the_list_query_count_does_not_grow_with_reservations(
     client = bearer_client(patient)
     url = f"/api/reservations/user/{patient.pk}"
     make_reservation(patient, NOW)
-    # 1. the token's session  2. its user  3. the reservations
-    with django_assert_num_queries(3):
+    # 1. the token's session  2. its user  3. the reservations  4. their professionals
+    with django_assert_num_queries(4):
         assert len(client.get(url).json()["data"]) == 1
     for day in range(1, 25):
         make_reservation(patient, NOW + timedelta(days=day))
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert len(client.get(url).json()["data"]) == 25
 
 
@@ -260,8 +260,8 @@ def test_the_list_with_the_session_cookie_costs_the_same(
     for day in range(10):
         make_reservation(patient, NOW + timedelta(days=day))
     client = session_client(patient)
-    # 1. the session  2. its user  3. the reservations
-    with django_assert_num_queries(3):
+    # 1. the session  2. its user  3. the reservations  4. their professionals
+    with django_assert_num_queries(4):
         assert client.get(f"/api/reservations/user/{patient.pk}").status_code == 200
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import ProfessionalProfile
 from reservations.models import Reservation
 
 from .conftest import NOW
@@ -179,7 +180,9 @@ def test_it_never_shows_another_patients_reservations(
     assert "martin@example.com" not in html
 
 
-def test_the_number_of_queries_does_not_grow_with_history(client, patient, make_reservation):
+def test_the_number_of_queries_does_not_grow_with_history(
+    client, patient, make_reservation, django_user_model, frozen_now
+):
     make_reservation(patient, NOW + timedelta(days=3))
     client.force_login(patient)
 
@@ -193,8 +196,17 @@ def test_the_number_of_queries_does_not_grow_with_history(client, patient, make_
         make_reservation(patient, NOW - timedelta(days=i + 1))
     for i in range(30):
         make_reservation(patient, NOW + timedelta(days=i + 4), modality="Presencial")
-    # session, user, upcoming sessions, history page
-    assert few == count() == 4
+    # Seen by several professionals, each with their own profile: still one query for them all.
+    for i in range(3):
+        pro = django_user_model.objects.create_user(
+            email=f"pro{i}@example.com", first_name=f"Pro{i}"
+        )
+        ProfessionalProfile.objects.create(user=pro, display_name=f"Lic. Pro {i}")
+        make_reservation(patient, NOW - timedelta(hours=2 + i), minutes=30, pro=pro)
+    html = client.get("/dashboard/").content.decode()
+    assert all(f"Lic. Pro {i}" in html for i in range(3))
+    # session, user, upcoming sessions, history page, the professionals on the page
+    assert few == count() == 5
 
 
 def test_times_are_shown_in_the_patients_time_zone(client, patient, make_reservation, frozen_now):

@@ -583,7 +583,8 @@ def test_the_patient_reads_the_series_on_its_sessions_without_more_queries(
     series = create(fields, staff)
     first = series.occurrences.order_by("index").first().reservation
     client = csrf_client(patient)
-    with django_assert_num_queries(4):  # session, user, upcoming sessions, history page
+    # session, user, upcoming sessions, history page, the professionals on the page
+    with django_assert_num_queries(5):
         dashboard = client.get("/dashboard/").content.decode()
     assert dashboard.count("Semanal · martes 18:00") == dashboard.count('class="turn-card ')
     assert "Semanal · martes 18:00" in client.get(f"/reservations/{first.pk}/").content.decode()

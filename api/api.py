@@ -232,8 +232,8 @@ def _reservation_for(user, pk, action):
 def _reservation_out(reservation, now):
     """A reservation as the API shows it at `now`: the original's fields, then ours (schemas.py).
 
-    The reservation should come with_people(): the name, contact and links read the
-    professional's profile."""
+    The reservation should come with its professional and their profile loaded (with_people(),
+    or professionals_of() for a list): the name, contact and links read them."""
     profile = reservation.profile
     contact = reservation.contact
     return {

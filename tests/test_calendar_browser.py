@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from reservations.models import Channel, Reservation
 
@@ -57,8 +58,8 @@ def test_copy_the_link_then_replace_it(browser, live_server, session, device):
     assert webcal.get_attribute("href") == "webcal://" + url.split("://", 1)[1]
 
     page.get_by_role("button", name="Copiar").click()
-    status = page.locator("#calendar-url-status")
-    assert status.inner_text() == "Enlace copiado."
+    # The clipboard's promise settles after the click returns: wait for the announcement.
+    expect(page.locator("#calendar-url-status")).to_have_text("Enlace copiado.")
     assert page.evaluate("navigator.clipboard.readText()") == url
 
     feed = page.request.get(url)

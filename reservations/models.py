@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import F, Prefetch, Q, prefetch_related_objects
@@ -138,10 +139,8 @@ def professionals_of(rows):
     For lists: a patient's rows share one or two professionals, and joined to every row
     (with_people) their columns were most of what a list's query selected, and most of the
     time Django took to build it (docs/performance.md)."""
-    users = Reservation._meta.get_field("professional").related_model.objects
-    prefetch_related_objects(
-        rows, Prefetch("professional", queryset=users.select_related("professional_profile"))
-    )
+    professionals = get_user_model().objects.select_related("professional_profile")
+    prefetch_related_objects(rows, Prefetch("professional", queryset=professionals))
     return rows
 
 

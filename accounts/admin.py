@@ -12,15 +12,12 @@ from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-
-from reservations.admin import when_text
-from reservations.models import Reservation
 
 from .models import ProfessionalProfile, User
 
@@ -67,63 +64,6 @@ class ProfessionalProfileInline(admin.StackedInline):
     extra = 0
 
 
-class SessionsInline(admin.TabularInline):
-    """The patient's sessions, read-only, each a link to its page in the admin."""
-
-    model = Reservation
-    fk_name = "client"
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = ("when", "professional_name", "session_modality", "status", "attended")
-    readonly_fields = fields
-
-    @admin.display(description=_("when"))
-    def when(self, obj):
-        return when_text(obj)
-
-    @admin.display(description=_("professional"))
-    def professional_name(self, obj):
-        return obj.professional.display_name
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("professional__professional_profile")
-            .filter(self.period(timezone.now()))
-        )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class UpcomingSessionsInline(SessionsInline):
-    verbose_name = _("upcoming session")
-    verbose_name_plural = _("upcoming sessions")
-    ordering = ("start_time",)
-
-    @staticmethod
-    def period(now):
-        return Q(end_time__gt=now)
-
-
-class PastSessionsInline(SessionsInline):
-    verbose_name = _("past session")
-    verbose_name_plural = _("past sessions")
-    ordering = ("-start_time",)
-
-    @staticmethod
-    def period(now):
-        return Q(end_time__lte=now)
-
-
 def send_invitation(request, user):
     """allauth's password-reset email, in the user's language: the link to choose a password.
     Returns whether it was sent (an inactive user gets none)."""
@@ -143,7 +83,8 @@ class UserAdmin(BaseUserAdmin):
     add_form = UserCreationForm
     # Django's user add page asks for a password first; ours does not.
     add_form_template = None
-    inlines = [ProfessionalProfileInline, UpcomingSessionsInline, PastSessionsInline]
+    # reservations/admin.py adds the user's sessions (reservations builds on accounts).
+    inlines = [ProfessionalProfileInline]
     list_display = ("email", "first_name", "last_name", "is_professional", "is_staff", "is_active")
     list_filter = ("is_staff", "is_active")
     search_fields = (

@@ -1,5 +1,4 @@
 import time
-import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -14,11 +13,8 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.time_zone:
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
+        if user is not None and user.is_authenticated:
+            timezone.activate(user.zone)
         else:
             timezone.deactivate()
         return self.get_response(request)

@@ -80,6 +80,13 @@ def zone_label(zone, at=None):
     return f"{place} ({offset})"
 
 
+def initials(name):
+    """'Lic. Carolina Gómez' -> 'CG': a picture of a person when there is no photo. Titles
+    ending in a dot are skipped."""
+    words = [w for w in name.split() if not w.endswith(".") and w[:1].isalpha()]
+    return "".join(w[0] for w in words[:1] + words[1:][-1:]).upper()
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -154,6 +161,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.first_name or self.email
+
+    @property
+    def zone(self):
+        """The user's time zone; the site's when theirs is unknown to this machine."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
     @property
     def display_name(self):

@@ -5,6 +5,8 @@ from allauth.account.signals import password_reset
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
+from . import lockout
+
 logger = logging.getLogger("turnos.security")
 
 
@@ -27,6 +29,4 @@ def start_idle_clock(sender, request, user, **kwargs):
 @receiver(password_reset)
 def lift_the_login_lock(sender, request, user, **kwargs):
     # Whoever could reset the password may try it: no address stays locked out of the account.
-    from .adapter import forget_failed_logins
-
-    forget_failed_logins(user.email)
+    lockout.forget_failed_logins(user.email)

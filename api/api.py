@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
-from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -23,8 +22,6 @@ from ninja.openapi.docs import Swagger
 from ninja.renderers import JSONRenderer
 from ninja.security import SessionAuth
 from pydantic import Field
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.models import User
 from reservations.models import (
@@ -37,6 +34,7 @@ from reservations.models import (
 from scheduling import booking
 from scheduling.slots import free_slots
 
+from .errors import ERROR_MESSAGES, UNAVAILABLE_ERRORS
 from .schemas import (
     BookingIn,
     CancelEnvelope,
@@ -52,23 +50,6 @@ from .throttle import UserThrottle
 
 logger = logging.getLogger(__name__)
 
-# A service the request depends on being unreachable: temporary, so a 503, not a 500. That is the
-# database; Redis errors too, should a cache ever raise them (the API's counters are set to
-# ignore them, docs/operations.md). The site's handler500 answers the same way.
-UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
-
-# Messages for errors ninja raises itself (its own texts are English and terse).
-ERROR_MESSAGES = {
-    400: _("Invalid request."),
-    401: _("Authentication required: log in or send an access token."),
-    403: _("CSRF check failed: send the X-CSRFToken header with the CSRF cookie's value."),
-    404: _("Not found."),
-    405: _("Method not allowed."),
-    422: _("Invalid data: check the fields and their format."),
-    429: _("Too many requests: try again in a moment."),
-    500: _("Something went wrong on our side. Try again later."),
-    503: _("The service is temporarily unavailable. Try again in a moment."),
-}
 # What each error means, for the OpenAPI document.
 ERROR_DESCRIPTIONS = {
     400: "Malformed query parameter, or a body that is not JSON.",
@@ -409,7 +390,7 @@ def list_professionals(request):
                 "id": p.pk,
                 "name": p.display_name,
                 "specialty": (profile.specialty if profile else "") or None,
-                "requires_approval": booking._needs_approval(p),
+                "requires_approval": booking.needs_approval(p),
                 "seen": p.seen,
             }
         )

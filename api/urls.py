@@ -6,7 +6,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from .api import ERROR_MESSAGES, api, envelope_response
+from .api import api, envelope_response
+from .errors import ERROR_MESSAGES
 
 
 def _enveloped(view):

@@ -1,4 +1,4 @@
-"""What a calendar feed and a session's download contain, built on notifications.ics.
+"""What a calendar feed and a session's download contain, built on calendars/ics.py.
 
 The feed says less than an email: a subscription URL is polled and stored by calendar services
 (Google fetches it from its own servers), may end up in a shared calendar, and lives until it is
@@ -16,9 +16,10 @@ from django.db.models import Count, Max, Q
 from django.utils.translation import gettext as _
 from icalendar import Calendar
 
-from notifications.ics import _UNSEEN_ACTIONS, calendar_for, event_for, session_url
+from accounts.models import initials
 from reservations.models import Modality, Reservation, Status
-from reservations.templating import initials
+
+from .ics import UNSEEN_ACTIONS, calendar_for, event_for, session_url
 
 # Sessions that ended this long ago still show; a cancelled one shows (as cancelled) this long
 # after its cancel, so subscribed calendars strike it out and then drop it.
@@ -39,8 +40,8 @@ def feed_reservations(user, now):
         )
         .select_related("client", "professional__professional_profile")
         .annotate(
-            # As notifications.ics.sequence_for counts them, for all the sessions at once.
-            sequence=Count("events", filter=~Q(events__action__in=_UNSEEN_ACTIONS)),
+            # As calendars.ics.sequence_for counts them, for all the sessions at once.
+            sequence=Count("events", filter=~Q(events__action__in=UNSEEN_ACTIONS)),
             changed_at=Max("events__at"),
         )
         .order_by("start_time", "id")
@@ -87,7 +88,7 @@ def feed_event(reservation, viewer):
 
 def feed_calendar(user, reservations):
     """The VCALENDAR of a feed, as bytes. Named, and with a refresh interval, which
-    notifications.ics.calendar_for (an email's attachment) has no use for."""
+    calendars.ics.calendar_for (an email's attachment) has no use for."""
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.SITE_NAME}//Turnos//ES")
     calendar.add("version", "2.0")

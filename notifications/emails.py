@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from calendars import ics
 from reservations.models import Modality, Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_time
 
-from . import ics
 from .models import Kind
 from .rules import CANCEL_KINDS, reminder_due, reminder_hours
 
@@ -64,7 +64,7 @@ def build(row):
     to = user.email or row.to
     with (
         translation.override(user.language or settings.LANGUAGE_CODE),
-        timezone.override(ics._zone(user)),
+        timezone.override(user.zone),
     ):
         context = _context(row)
         template = get_template(f"notifications/email/{row.kind}.html", using="django").template

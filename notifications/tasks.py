@@ -117,7 +117,7 @@ def write_daily_summaries(now):
     rows = []
     for profile in ProfessionalProfile.objects.filter(daily_summary=True).select_related("user"):
         user = profile.user
-        local = timezone.localtime(now, _zone(user))
+        local = timezone.localtime(now, user.zone)
         if not (SUMMARY_FROM <= local.time() < SUMMARY_UNTIL) or not user.is_active:
             continue
         day = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
@@ -136,9 +136,3 @@ def write_daily_summaries(now):
     with transaction.atomic():
         Outbox.objects.bulk_create(rows, ignore_conflicts=True)
     return Outbox.objects.due(now).filter(kind=Kind.DAILY_SUMMARY).values_list("pk", flat=True)
-
-
-def _zone(user):
-    from .ics import _zone
-
-    return _zone(user)

@@ -10,6 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import UserAdmin as BaseUserAdmin
 from accounts.models import User
 
 from .models import (
@@ -565,3 +567,71 @@ class ReservationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# A person's page in the admin lists their sessions ahead and behind.
+
+
+class SessionsInline(admin.TabularInline):
+    """The patient's sessions, read-only, each a link to its page in the admin."""
+
+    model = Reservation
+    fk_name = "client"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("when", "professional_name", "session_modality", "status", "attended")
+    readonly_fields = fields
+
+    @admin.display(description=_("when"))
+    def when(self, obj):
+        return when_text(obj)
+
+    @admin.display(description=_("professional"))
+    def professional_name(self, obj):
+        return obj.professional.display_name
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("professional__professional_profile")
+            .filter(self.period(timezone.now()))
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class UpcomingSessionsInline(SessionsInline):
+    verbose_name = _("upcoming session")
+    verbose_name_plural = _("upcoming sessions")
+    ordering = ("start_time",)
+
+    @staticmethod
+    def period(now):
+        return Q(end_time__gt=now)
+
+
+class PastSessionsInline(SessionsInline):
+    verbose_name = _("past session")
+    verbose_name_plural = _("past sessions")
+    ordering = ("-start_time",)
+
+    @staticmethod
+    def period(now):
+        return Q(end_time__lte=now)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [*BaseUserAdmin.inlines, UpcomingSessionsInline, PastSessionsInline]

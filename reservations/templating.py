@@ -18,7 +18,7 @@ from django_htmx.jinja import htmx_script
 from jinja2 import Environment
 from jinja2_fragments import render_block
 
-from accounts.models import zone_label
+from accounts.models import initials, zone_label
 
 from .models import Modality, Phase, Status
 from .templatetags import turnos
@@ -45,13 +45,6 @@ def label(choices):
             return value
 
     return label
-
-
-def initials(name):
-    """'Lic. Carolina Gómez' -> 'CG': a professional's picture when there is no photo. Titles
-    ending in a dot are skipped."""
-    words = [w for w in name.split() if not w.endswith(".") and w[:1].isalpha()]
-    return "".join(w[0] for w in words[:1] + words[1:][-1:]).upper()
 
 
 def languages():

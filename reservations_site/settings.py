@@ -52,15 +52,18 @@ else:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG=0.")
 
 INSTALLED_APPS = [
+    # The core: people, and the reservation with its rules and its events. No pages.
     "accounts",
     "reservations",
-    # Beside the core, depending on it and never the other way:
+    # Capabilities beside the core, depending on it and never the other way:
     "scheduling",  # working hours, time off, free slots, booking and rescheduling
     "series",  # weekly series
-    "agenda",  # the professional's pages
     "notifications",  # messages (the outbox) and reminders
-    "calendars",  # the calendar feed and each session's .ics
-    "api",
+    "calendars",  # calendar entries: the feed and each session's .ics
+    # Doors onto both (and the admin, in each app's admin.py):
+    "portal",  # the patient's pages
+    "agenda",  # the professional's pages
+    "api",  # the JSON API
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -185,7 +188,7 @@ STORAGES = {
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
-ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "reservations_site.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -200,7 +203,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     # Per account, only what stops guessing from many addresses: locking an account per address
-    # is accounts.adapter's, so that knowing someone's email is not enough to lock them out.
+    # is accounts/lockout.py's, so that knowing someone's email is not enough to lock them out.
     "login_failed": "10/m/ip,30/h/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",

@@ -17,17 +17,16 @@ handler404 = "reservations_site.views.page_not_found"
 handler429 = "reservations_site.views.too_many_requests"
 handler500 = "reservations_site.views.server_error"
 
+# One include() per door. The patient's URLs sit at the root: they are in patients' emails,
+# calendars and bookmarks, and never move.
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
-    path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("api.urls")),
     path("agenda/", include("agenda.urls")),
-    path("", include("reservations.urls")),
-    path("", include("scheduling.urls")),
-    path("", include("accounts.urls")),
-    path("", include("calendars.urls")),
+    path("", include("portal.urls")),
 ]

@@ -8,7 +8,7 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from api.api import ERROR_MESSAGES, UNAVAILABLE_ERRORS
+from api.errors import ERROR_MESSAGES, UNAVAILABLE_ERRORS
 
 
 @never_cache

@@ -58,7 +58,9 @@ def bookable_professional(patient, pk):
     return _bookable(patient).filter(pk=pk).first()
 
 
-def _needs_approval(professional):
+def needs_approval(professional):
+    """Whether `professional`'s bookings wait for their confirmation (PENDING): their profile
+    says so, and a professional without a profile approves each one."""
     try:
         return professional.professional_profile.requires_approval
     except ObjectDoesNotExist:
@@ -106,7 +108,7 @@ def _prepare(patient, professional, start_time, modality, now, moving=None):
         modality = keep if keep in slot.modalities else slot.modalities[0]
     if not slot.offers(modality):
         return None, None, Refusal("modality", _("That modality is not offered at that time."))
-    if _needs_approval(professional):
+    if needs_approval(professional):
         refusal = _limit_refusal(patient, professional, now, moving)
         if refusal:
             return None, None, refusal
@@ -114,7 +116,7 @@ def _prepare(patient, professional, start_time, modality, now, moving=None):
 
 
 def _new_reservation(patient, professional, slot, modality, now, moving=None):
-    pending = _needs_approval(professional)
+    pending = needs_approval(professional)
     return Reservation(
         client=patient,
         professional=professional,

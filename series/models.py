@@ -231,7 +231,7 @@ class Series(models.Model):
         or None when skipped. Raises ValidationError when the database finds an overlap the plan
         did not (someone booked the time meanwhile)."""
         if planned.clashes:
-            self._skip(planned, consented_by=consented_by, action=action)
+            self.record_skip(planned, consented_by=consented_by, action=action)
             return None
         reservation = Reservation.book(
             by=by,
@@ -246,7 +246,7 @@ class Series(models.Model):
         Occurrence.objects.create(series=self, reservation=reservation, index=planned.index)
         return reservation
 
-    def _skip(self, planned, *, consented_by, action=None, reason=None):
+    def record_skip(self, planned, *, consented_by, action=None, reason=None):
         return SkippedOccurrence.objects.create(
             series=self,
             index=planned.index,
@@ -287,7 +287,7 @@ class Series(models.Model):
                 except ValidationError as exc:
                     if not is_overlap(exc):
                         raise
-                    series._skip(planned, consented_by=None, reason=str(OVERLAP_MESSAGE))
+                    series.record_skip(planned, consented_by=None, reason=str(OVERLAP_MESSAGE))
         return created
 
     def upcoming_from(self, index, now):
@@ -420,7 +420,9 @@ class Series(models.Model):
                 done = []
                 for occurrence, planned in pairs:
                     if planned.clashes:
-                        series._skip(planned, consented_by=by, action=SkippedOccurrence.Action.MOVE)
+                        series.record_skip(
+                            planned, consented_by=by, action=SkippedOccurrence.Action.MOVE
+                        )
                         continue
                     r = occurrence.reservation
                     r.start_time, r.end_time = planned.start, planned.end

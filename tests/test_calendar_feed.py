@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from portal.views import FEED_RATE
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +14,6 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from calendars.models import FeedToken
-from calendars.views import FEED_RATE
 from reservations.models import Channel, Reservation
 
 from .conftest import NOW, make_user

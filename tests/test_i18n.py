@@ -387,7 +387,7 @@ def patient_facing_messages():
         off.append("code")
     if "phone" not in app_settings.LOGIN_METHODS | app_settings.SIGNUP_FIELDS.keys():
         off.append("phone")
-    off += ["signup", "passkey", "account_already_exists"]  # accounts.adapter closes sign-up
+    off += ["signup", "passkey", "account_already_exists"]  # the site adapter closes sign-up
     if not app_settings.EMAIL_NOTIFICATIONS:
         off += ["base_notification", "_changed_", "_deleted_", "password_set_", "reset_message"]
     if not app_settings.CHANGE_EMAIL:

@@ -1,29 +1,17 @@
-import hashlib
+"""How django-allauth behaves on this site: sign-up closed (the practice registers its patients),
+professionals land on their agenda, account emails speak as the practice and go through the
+outbox, and wrong passwords lock an account per address (accounts/lockout.py)."""
+
 from types import SimpleNamespace
 
 from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
 
-# Wrong passwords for one account from one address: after this many within the window, that
-# address may not try that account again until the window ends or the password is reset.
-# Counted per address, so knowing someone's email is not enough to lock them out; the address
-# limit (settings.ACCOUNT_RATE_LIMITS) and a looser limit per account bound guessing from many.
-FAILURES_PER_ADDRESS = 5
-FAILURE_WINDOW = 5 * 60
-
-
-def _failures_key(adapter, request, credentials):
-    """This account's count of wrong passwords from this request's address."""
-    email = credentials.get("email", "").lower()
-    address = adapter.get_client_ip(request)
-    # The account's generation is in the key: a password reset starts every count afresh.
-    generation = cache.get(f"login-generation:{email}", 0)
-    raw = f"{email}\x1f{address}\x1f{generation}".encode()
-    return "login-failures:" + hashlib.sha256(raw).hexdigest()
+from accounts import lockout
+from notifications.models import Outbox
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -47,10 +35,7 @@ class AccountAdapter(DefaultAccountAdapter):
         message = self.render_mail(template_prefix, email, context)
         # Not sent here: written to the outbox (notifications), which the worker sends and
         # retries. With the mail server down the request still succeeds, and the message goes
-        # out when the server is back. (Imported here: accounts does not depend on
-        # notifications, which builds on it; only this hand-over points the other way.)
-        from notifications.models import Outbox
-
+        # out when the server is back.
         Outbox.queue_rendered(message, recipient=context.get("user"))
 
     def format_email_subject(self, subject):
@@ -61,23 +46,10 @@ class AccountAdapter(DefaultAccountAdapter):
         return prefix + str(subject)
 
     def pre_authenticate(self, request, **credentials):
-        key = _failures_key(self, request, credentials)
-        if cache.get(key, 0) >= FAILURES_PER_ADDRESS:
+        if lockout.is_locked(credentials.get("email", ""), self.get_client_ip(request)):
             raise self.validation_error("too_many_login_attempts")
         super().pre_authenticate(request, **credentials)
 
     def authentication_failed(self, request, **credentials):
         super().authentication_failed(request, **credentials)
-        key = _failures_key(self, request, credentials)
-        cache.add(key, 0, FAILURE_WINDOW)
-        try:
-            cache.incr(key)
-        except ValueError:  # it expired in between: this failure starts a new window
-            cache.add(key, 1, FAILURE_WINDOW)
-
-
-def forget_failed_logins(email):
-    """Start every address's count for this account afresh (after a password reset)."""
-    key = f"login-generation:{email.lower()}"
-    cache.add(key, 0, None)
-    cache.incr(key)
+        lockout.count_failure(credentials.get("email", ""), self.get_client_ip(request))

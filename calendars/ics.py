@@ -8,7 +8,6 @@ entry it has instead of adding another; SEQUENCE grows with each change a calend
 Texts are translated in the active language: call these inside translation.override.
 """
 
-import zoneinfo
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from icalendar import Calendar, Event, vCalAddress
 from reservations.models import Modality, ReservationEvent, Status
 
 # Changes that leave the calendar entry as it was: they do not raise its SEQUENCE.
-_UNSEEN_ACTIONS = (ReservationEvent.Action.CREATED, ReservationEvent.Action.ATTENDANCE)
+UNSEEN_ACTIONS = (ReservationEvent.Action.CREATED, ReservationEvent.Action.ATTENDANCE)
 
 
 def uid_for(reservation):
@@ -29,20 +28,13 @@ def uid_for(reservation):
 
 def sequence_for(reservation):
     """How many times this session changed as a calendar sees it (0 when just booked)."""
-    return reservation.events.exclude(action__in=_UNSEEN_ACTIONS).count()
+    return reservation.events.exclude(action__in=UNSEEN_ACTIONS).count()
 
 
 def session_url(reservation):
     """The session's page, absolute (settings.SITE_URL): messages and calendars have no request."""
     path = reverse("reservation_detail", args=[reservation.pk])
     return settings.SITE_URL.rstrip("/") + path
-
-
-def _zone(viewer):
-    try:
-        return zoneinfo.ZoneInfo(getattr(viewer, "time_zone", "") or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def _status(reservation):
@@ -57,7 +49,7 @@ def event_for(reservation, *, viewer, sequence=None, summary=None, stamp=None):
     `sequence` defaults to sequence_for(reservation) (one query); `summary` lets a feed say less
     (a professional's feed shows the patient's initials); `stamp` (DTSTAMP) defaults to now.
     """
-    zone = _zone(viewer)
+    zone = viewer.zone
     is_professional = getattr(viewer, "pk", None) == reservation.professional_id
     if summary is None:
         if is_professional:

@@ -1,0 +1,590 @@
+"""The patient's door: the dashboard, a session's page and its cancel, booking and moving a
+session, preferences and the calendar links. Each view finds what is the user's own (anything else
+is the same 404 as a missing id) and asks the core and the capabilities to act; no rule lives here.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Max, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import (
+    conditional_page,
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+from django_ratelimit.decorators import ratelimit
+
+from accounts.forms import PreferencesForm
+from accounts.models import ProfessionalProfile, zone_city
+from calendars.feed import download_calendar, feed_calendar, feed_reservations
+from calendars.models import FeedToken
+from reservations.models import Channel, Modality, Reservation, Status, professionals_of
+from reservations.templatetags.turnos import long_date, turn_day
+from reservations.templating import render_fragment
+from scheduling import booking
+from scheduling.models import WorkingHours
+from scheduling.slots import free_slots, parse_day, slot_at, week_start
+
+HISTORY_PAGE_SIZE = 10
+# A weekly patient books a few months ahead at most; beyond this many, the page says so.
+UPCOMING_LIMIT = 20
+logger = logging.getLogger("turnos.security")
+
+
+def too_many_requests(request):
+    """The site's 429 page, for a limit this door counts itself (bookings and moves)."""
+    return render(request, "errors/429.html", {"site_name": settings.SITE_NAME}, status=429)
+
+
+def login_required(view):
+    """Like Django's, but an htmx request is sent to the login page as a whole page,
+    not answered with a login form swapped into a table row."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            login_url = reverse("account_login") + "?next=" + reverse("dashboard")
+            return HttpResponseClientRedirect(login_url)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+def _get_reservation_for_client(request, pk):
+    # Someone else's reservation and a missing one are the same 404 (and the same log line).
+    try:
+        return (
+            Reservation.objects.with_people()
+            .select_related("occurrence__series")
+            .get(pk=pk, client=request.user)
+        )
+    except Reservation.DoesNotExist:
+        logger.warning("refused access to reservation %s", pk)
+        raise Http404 from None
+
+
+@dataclass
+class HistoryPage:
+    """One page of a patient's history, newest first, and whether there are older sessions.
+
+    No total is counted: reading one row more than the page shows tells whether an "Older" link
+    is needed, and the patient's whole history is not counted on every visit."""
+
+    number: int
+    rows: list
+    has_next: bool
+
+    @classmethod
+    def of(cls, patient, number, now):
+        try:
+            number = max(1, int(number or 1))
+        except ValueError:
+            number = 1
+        start = (number - 1) * HISTORY_PAGE_SIZE
+        history = Reservation.objects.history_for(patient, now)
+        rows = list(history[start : start + HISTORY_PAGE_SIZE + 1])
+        return cls(number, rows[:HISTORY_PAGE_SIZE], len(rows) > HISTORY_PAGE_SIZE)
+
+    @property
+    def has_previous(self):
+        return self.number > 1
+
+
+def _upcoming(patient, now):
+    """The sessions ahead (the first one is the current or next), and whether there are more."""
+    # With the weekly series a session belongs to (the series app's reverse relation), for its
+    # "Semanal · martes 18:00": in the same query.
+    rows = list(
+        Reservation.objects.upcoming_for(patient, now).select_related("occurrence__series")[
+            : UPCOMING_LIMIT + 1
+        ]
+    )
+    return rows[:UPCOMING_LIMIT], len(rows) > UPCOMING_LIMIT
+
+
+# Pages with a patient's sessions are health data: never stored by a browser or a proxy.
+@never_cache
+@vary_on_headers("HX-Request")  # a block for htmx, the whole page otherwise
+@login_required
+def dashboard(request):
+    now = timezone.now()
+    ctx = {"now": now, "page": HistoryPage.of(request.user, request.GET.get("page"), now)}
+    if request.htmx and request.htmx.target == "history":
+        professionals_of(ctx["page"].rows)
+        return render_fragment(request, "reservations/dashboard.html", "history", ctx)
+    ctx["upcoming"], ctx["more_upcoming"] = _upcoming(request.user, now)
+    professionals_of(ctx["upcoming"] + ctx["page"].rows)
+    return render(request, "reservations/dashboard.html", ctx)
+
+
+@never_cache
+@require_POST
+@login_required
+def cancel(request, pk):
+    reservation = _get_reservation_for_client(request, pk)
+    now = timezone.now()
+    reason = request.POST.get("reason", "")
+    refusal = reservation.cancel(by=request.user, channel=Channel.PAGE, reason=reason, now=now)
+    message = str(refusal) if refusal else _("Your session was cancelled.")
+    # Only this reservation's own page is honoured as `next`: no redirect elsewhere.
+    detail_url = reverse("reservation_detail", args=[pk])
+    from_detail = request.POST.get("next") == detail_url
+    if not request.htmx:
+        messages.add_message(request, messages.ERROR if refusal else messages.SUCCESS, message)
+        return redirect(detail_url if from_detail else "dashboard")
+    # The session is shown again where it was, in its new state: the page does not move.
+    ctx = {"now": now, "r": reservation, "result_message": message, "ok": not refusal}
+    template = "reservations/detail.html" if from_detail else "reservations/dashboard.html"
+    return render_fragment(request, template, "cancel_result", ctx)
+
+
+@never_cache
+@login_required
+def reservation_detail(request, pk):
+    reservation = _get_reservation_for_client(request, pk)
+    ctx = {"r": reservation, "now": timezone.now(), "events": reservation.patient_events()}
+    return render(request, "reservations/detail.html", ctx)
+
+
+@login_required
+def professional_photo(request, pk):
+    """A professional's photo, for their patients (and themselves and staff): 404 otherwise,
+    like a missing one. Served from Django's storage, whatever backend that is."""
+    user = request.user
+    profile = ProfessionalProfile.objects.filter(user_id=pk).exclude(photo="").first()
+    allowed = profile and (
+        user.pk == profile.user_id
+        or user.is_staff
+        or Reservation.objects.filter(client=user, professional_id=pk).exists()
+    )
+    if not allowed:
+        raise Http404
+    response = FileResponse(profile.photo.open("rb"))
+    # Private: it is only for logged-in patients, but it may be kept an hour.
+    patch_cache_control(response, private=True, max_age=3600)
+    return response
+
+
+# Booking and moving a session (the rules are scheduling/booking.py's)
+
+
+def _rate(group, request):
+    # Read on each request, so a changed setting applies at once (tests change it).
+    return settings.BOOKING_RATE_LIMIT
+
+
+# Bookings and reschedules of one patient, counted together (only POSTs: browsing is free).
+throttled = ratelimit(group="booking", key="user", rate=_rate, method="POST", block=False)
+
+
+def _professional(request, pk):
+    professional = booking.bookable_professional(request.user, pk)
+    if professional is None:
+        raise Http404
+    return professional
+
+
+def _slot_param(start):
+    return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _parse_start(text):
+    try:
+        start = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None
+
+
+def _horizon(professional, now):
+    weeks = WorkingHours.objects.filter(professional=professional).aggregate(
+        weeks=Max("horizon_weeks")
+    )["weeks"]
+    return now + timedelta(weeks=weeks or 0)
+
+
+def _week_context(request, professional, now, *, week=None, moving=None):
+    """A week of `professional`'s free slots for the viewer, days in the viewer's zone: the week
+    asked for (?week=), else the one with the first free slot."""
+    zone = timezone.get_current_timezone()
+    today = timezone.localtime(now).date()
+    exclude = moving.pk if moving is not None else None
+    patient = request.user
+    asked = parse_day(request.GET.get("week"), None) if week is None else week
+    if asked is None:
+        # The first week with a free slot: one computation up to the horizon.
+        slots = free_slots(
+            professional,
+            today,
+            today + timedelta(days=366),
+            now=now,
+            patient=patient,
+            zone=zone,
+            exclude=exclude,
+        )
+        week = week_start(timezone.localtime(slots[0].start).date() if slots else today)
+        slots = [s for s in slots if timezone.localtime(s.start).date() < week + timedelta(7)]
+    else:
+        week = week_start(max(asked, week_start(today)))
+        slots = free_slots(
+            professional,
+            week,
+            week + timedelta(days=6),
+            now=now,
+            patient=patient,
+            zone=zone,
+            exclude=exclude,
+        )
+    by_day = {}
+    for slot in slots:
+        by_day.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
+    days = []
+    for offset in range(7):
+        day = week + timedelta(days=offset)
+        if day < today:  # days gone by are not offered, nor shown
+            continue
+        noon = datetime.combine(day, time(12), tzinfo=zone)
+        days.append({"date": day, "label": turn_day(noon, now), "slots": by_day.get(day, [])})
+    last_day = timezone.localtime(_horizon(professional, now)).date()
+    here = (
+        reverse("reschedule", args=[moving.pk])
+        if moving is not None
+        else reverse("book_professional", args=[professional.pk])
+    )
+    return {
+        "now": now,
+        "professional": professional,
+        "moving": moving,
+        "week": week,
+        "week_label": long_date(week, with_year=week.year != today.year),
+        "days": days,
+        "has_slots": bool(slots),
+        "here": here,
+        "previous_url": (
+            f"{here}?week={week - timedelta(days=7)}" if week > week_start(today) else None
+        ),
+        "next_url": f"{here}?week={week + timedelta(days=7)}"
+        if week + timedelta(7) <= last_day
+        else None,
+        "confirm_url": (
+            reverse("reschedule_confirm", args=[moving.pk])
+            if moving is not None
+            else reverse("book_confirm", args=[professional.pk])
+        ),
+        "slot_param": _slot_param,
+        "modality_labels": dict(Modality.choices),
+    }
+
+
+def _render_week(request, ctx, status=200):
+    if request.htmx and request.htmx.target == "week":
+        return render_fragment(request, "scheduling/week.html", "week", ctx)
+    return render(request, "scheduling/week.html", ctx, status=status)
+
+
+def _refused(request, professional, now, refusal, start=None, moving=None):
+    """The refreshed week of the time asked for, saying why it was refused (409)."""
+    week = week_start(timezone.localtime(start).date()) if start else None
+    ctx = _week_context(request, professional, now, week=week, moving=moving)
+    ctx["refusal"] = refusal
+    return render(request, "scheduling/week.html", ctx, status=409)
+
+
+@never_cache
+@login_required
+def choose_professional(request):
+    professionals = booking.bookable_professionals(request.user)
+    return render(request, "scheduling/professionals.html", {"professionals": professionals})
+
+
+@never_cache
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@login_required
+@throttled
+def book(request, pk):
+    """GET: a week of the professional's free slots. POST (start, modality): book one."""
+    professional = _professional(request, pk)
+    now = timezone.now()
+    if request.method == "GET":
+        return _render_week(request, _week_context(request, professional, now))
+    if request.limited:
+        return too_many_requests(request)
+    start = _parse_start(request.POST.get("start"))
+    modality = request.POST.get("modality")
+    if start is None or modality not in Modality.values:
+        return _refused(request, professional, now, booking.unavailable())
+    result = booking.request_booking(
+        request.user, professional, start, modality, now=now, channel=Channel.PAGE
+    )
+    if not isinstance(result, Reservation):
+        return _refused(request, professional, now, result, start)
+    messages.success(request, _booked_message(result))
+    return redirect("reservation_detail", result.pk)
+
+
+def _booked_message(reservation):
+    if reservation.status == Status.PENDING:
+        return _("Your request was sent. Your professional will confirm it.")
+    return _("Your session is booked.")
+
+
+def _moved_message(reservation):
+    if reservation.status == Status.PENDING:
+        return _("Your session was moved. Your professional will confirm the new time.")
+    return _("Your session was moved.")
+
+
+def _confirm_page(request, professional, now, moving=None):
+    start = _parse_start(request.GET.get("start"))
+    slot = start and slot_at(
+        professional,
+        start,
+        now=now,
+        patient=request.user,
+        exclude=moving.pk if moving is not None else None,
+    )
+    if not slot:
+        ctx = _week_context(request, professional, now, moving=moving)
+        ctx["refusal"] = booking.unavailable()
+        return render(request, "scheduling/week.html", ctx)
+    preview = Reservation(professional=professional, start_time=slot.start, end_time=slot.end)
+    chosen = moving.session_modality if moving is not None else None
+    back = reverse(
+        "reschedule" if moving else "book_professional", args=[(moving or professional).pk]
+    )
+    ctx = {
+        "now": now,
+        "professional": professional,
+        "moving": moving,
+        "slot": slot,
+        "start_param": _slot_param(slot.start),
+        "preview": preview,
+        "chosen": chosen if chosen in slot.modalities else slot.modalities[0],
+        "needs_approval": booking.needs_approval(professional),
+        "modality_labels": dict(Modality.choices),
+        "action": (
+            reverse("reschedule", args=[moving.pk])
+            if moving is not None
+            else reverse("book_professional", args=[professional.pk])
+        ),
+        "back_url": back
+        + "?"
+        + urlencode({"week": week_start(timezone.localtime(slot.start).date())}),
+    }
+    return render(request, "scheduling/confirm.html", ctx)
+
+
+@never_cache
+@login_required
+def book_confirm(request, pk):
+    """The slot picked: its modality (when it offers both), then confirm."""
+    professional = _professional(request, pk)
+    return _confirm_page(request, professional, timezone.now())
+
+
+def _notice_page(request, reservation, now, refusal, status=200):
+    """Inside the notice (or started, or past): no slots, why, and whom to contact."""
+    ctx = {"now": now, "r": reservation, "refusal": refusal}
+    return render(request, "scheduling/reschedule_refused.html", ctx, status=status)
+
+
+@never_cache
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@login_required
+@throttled
+def reschedule(request, pk):
+    """GET: the professional's free slots to move this session to. POST (start, modality): move
+    it, in one transaction (scheduling.booking.reschedule)."""
+    reservation = _get_reservation_for_client(request, pk)
+    now = timezone.now()
+    refusal = booking.reschedule_refusal(reservation, now)
+    if refusal:
+        return _notice_page(
+            request, reservation, now, refusal, 200 if request.method == "GET" else 409
+        )
+    professional = reservation.professional
+    if request.method == "GET":
+        return _render_week(request, _week_context(request, professional, now, moving=reservation))
+    if request.limited:
+        return too_many_requests(request)
+    start = _parse_start(request.POST.get("start"))
+    modality = request.POST.get("modality") or None
+    if start is None or (modality is not None and modality not in Modality.values):
+        return _refused(request, professional, now, booking.unavailable(), moving=reservation)
+    result = booking.reschedule(
+        reservation, start, modality, by=request.user, channel=Channel.PAGE, now=now
+    )
+    if isinstance(result, Reservation):
+        messages.success(request, _moved_message(result))
+        return redirect("reservation_detail", result.pk)
+    if result.code in ("notice", "in_progress", "past", "already_cancelled"):
+        return _notice_page(request, reservation, now, result, 409)
+    return _refused(request, professional, now, result, start, moving=reservation)
+
+
+@never_cache
+@login_required
+def reschedule_confirm(request, pk):
+    reservation = _get_reservation_for_client(request, pk)
+    now = timezone.now()
+    refusal = booking.reschedule_refusal(reservation, now)
+    if refusal:
+        return _notice_page(request, reservation, now, refusal)
+    return _confirm_page(request, reservation.professional, now, moving=reservation)
+
+
+# Preferences
+
+
+@never_cache
+@login_required
+def preferences(request):
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        language = form.cleaned_data["language"]
+        if language:
+            # The confirmation already speaks the language just chosen.
+            translation.activate(language)
+        messages.success(
+            request,
+            _("Saved. Times are now shown in %(city)s time.")
+            % {"city": zone_city(form.instance.time_zone)},
+        )
+        response = redirect("preferences")
+        if language:
+            _remember_language(response, language)
+        return response
+    return render(request, "portal/preferences.html", {"form": form, **_calendar_link(request)})
+
+
+def _remember_language(response, language):
+    # The cookie LocaleMiddleware reads, set as django.views.i18n.set_language (the footer's
+    # switcher) sets it: the page and the footer keep one choice between them.
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+# Calendars: the private feed, a session's .ics, a new link
+
+ICS = "text/calendar; charset=utf-8"
+# Per link: a calendar app polls every few minutes at most; a person checking it adds a few.
+# Not per address: Google's (or a company's) servers fetch many people's feeds from one.
+FEED_RATE = "20/10m"
+
+
+def _feed_key(group, request):
+    return request.resolver_match.kwargs["token"]
+
+
+@require_safe
+@ratelimit(group="calendars.feed", key=_feed_key, rate=FEED_RATE, block=False)
+def feed(request, token):
+    """A user's sessions as a calendar to subscribe to. No login (calendar apps have none): the
+    link is the key. Unknown and revoked links answer 404 alike."""
+    if request.limited:
+        return HttpResponse(
+            _("Too many requests for this calendar. Try again in a few minutes."),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "600"},
+        )
+    return _feed(request, token)
+
+
+# conditional_page is ConditionalGetMiddleware for this view alone: an ETag from the body's hash
+# and a 304 when it matches If-None-Match. The body is still built (two queries and the
+# iCalendar text, a few milliseconds); what a 304 saves is sending it. A fingerprint cheaper
+# than the body would have to list everything an event shows (names, addresses, the user's zone
+# and language...), and would go stale the day someone adds a field to it.
+@conditional_page
+@cache_control(private=True, no_cache=True)
+def _feed(request, token):
+    link = FeedToken.find(token)
+    if link is None:
+        raise Http404
+    user = link.user
+    # In the language the practice writes to the user in (the site's by default), whatever the
+    # calendar app's Accept-Language says.
+    language = user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = feed_calendar(user, feed_reservations(user, timezone.now()))
+    return HttpResponse(body, content_type=ICS, headers={"Content-Language": language})
+
+
+@require_GET
+@login_required
+def download(request, pk):
+    """One session's .ics: its patient's or its professional's; anyone else's is a 404."""
+    user = request.user
+    reservation = get_object_or_404(
+        Reservation.objects.with_people()
+        .select_related("client")
+        .filter(Q(client=user) | Q(professional=user)),
+        pk=pk,
+    )
+    start = timezone.localtime(reservation.start_time)
+    filename = f"{slugify(_('session'))}-{start:%Y-%m-%d-%H%M}.ics"
+    return HttpResponse(
+        download_calendar(reservation, user),
+        content_type=ICS,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@require_POST
+@login_required
+def regenerate(request):
+    """A new calendar link; the old one answers 404 from now on."""
+    FeedToken.issue(request.user)
+    messages.success(
+        request,
+        _(
+            "Your calendar has a new link. The old one no longer works: subscribe your "
+            "calendar apps to the new one."
+        ),
+    )
+    return redirect(reverse("preferences") + "#calendar")
+
+
+def _calendar_link(request):
+    """The preferences page's calendar block: the user's subscription link (made on first visit),
+    to copy or open in a calendar app."""
+    link = FeedToken.for_user(request.user)
+    token = link.token
+    url = request.build_absolute_uri(reverse("calendar_feed", args=[token])) if token else ""
+    return {
+        "feed_created": long_date(timezone.localtime(link.created_at).date()),
+        "feed_url": url,
+        "feed_webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
+    }

@@ -163,6 +163,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name or self.email
 
     @property
+    def name(self):
+        """How the practice names this person: their full name, else their email."""
+        return self.get_full_name() or self.email
+
+    @property
     def zone(self):
         """The user's time zone; the site's when theirs is unknown to this machine."""
         try:
@@ -179,7 +184,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             profile = None
         if profile and profile.display_name:
             return profile.display_name
-        return self.get_full_name() or self.email
+        return self.name
 
 
 REMINDER_CHOICES = [
@@ -251,6 +256,15 @@ class ProfessionalProfile(models.Model):
         default=24,
         db_default=24,
         help_text=_("When patients get an email reminding them of a confirmed session."),
+    )
+    booking_emails = models.BooleanField(
+        _("email each new booking"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "An email when a session is booked with you and confirmed at once. Requests that "
+            "wait for your confirmation are always emailed."
+        ),
     )
     daily_summary = models.BooleanField(
         _("daily agenda by email"),

@@ -37,6 +37,9 @@ class ProfileForm(forms.ModelForm):
             "video_url",
             "cancellation_notice_hours",
             "requires_approval",
+            "reminder_hours",
+            "booking_emails",
+            "daily_summary",
         ]
 
     def __init__(self, *args, **kwargs):

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import ProfessionalProfile
-from reservations.models import Channel, Reservation, Status
+from reservations.actions import Actor, Channel
+from reservations.models import Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
 from scheduling.models import TimeOff, Weekday, WorkingHours
@@ -80,6 +81,11 @@ def professional_required(view):
     return wrapper
 
 
+def _as_professional(request):
+    """Who acts on this door: the logged-in professional, in their agenda."""
+    return Actor.professional(request.user, Channel.AGENDA)
+
+
 def _get_session_for_professional(request, pk):
     # Another professional's session and a missing one are the same 404 (and the same log line).
     try:
@@ -95,7 +101,7 @@ def _get_session_for_professional(request, pk):
 
 
 def patient_name(user):
-    return user.get_full_name() or user.email
+    return user.name
 
 
 def cancel_question(r, now):
@@ -282,17 +288,13 @@ def _answer(request, r, now, refusal, done):
     return render_fragment(request, "agenda/week.html", "result", ctx)
 
 
-def _reason_missing():
-    return _("Write the reason: the patient will read it.")
-
-
 @never_cache
 @require_POST
 @professional_required
 def confirm(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
-    confirmed = r.confirm(by=request.user, channel=Channel.AGENDA, now=now)
+    confirmed = r.confirm(by=_as_professional(request), now=now)
     refusal = None if confirmed else _("This request is no longer pending")
     return _answer(request, r, now, refusal, _("Confirmed. The patient sees it as confirmed."))
 
@@ -304,10 +306,7 @@ def decline(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
     reason = request.POST.get("reason", "")
-    if not reason.strip():
-        refusal = _reason_missing()
-    else:
-        refusal = r.decline(by=request.user, channel=Channel.AGENDA, reason=reason, now=now)
+    refusal = r.decline(by=_as_professional(request), reason=reason, now=now)
     return _answer(request, r, now, refusal, _("Declined. The patient will read your reason."))
 
 
@@ -318,16 +317,7 @@ def cancel(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
     reason = request.POST.get("reason", "")
-    if not reason.strip():
-        refusal = _reason_missing()
-    else:
-        refusal = r.cancel(
-            by=request.user,
-            channel=Channel.AGENDA,
-            reason=reason,
-            now=now,
-            by_professional=True,
-        )
+    refusal = r.cancel(by=_as_professional(request), reason=reason, now=now)
     if r.late_cancellation:
         done = _(
             "Cancelled. Inside the notice, so it counts as a late cancellation by the practice."
@@ -347,7 +337,7 @@ def attendance(request, pk):
     if attended is None:
         refusal = _("Choose whether the patient attended.")
     else:
-        refusal = r.record_attendance(attended, by=request.user, channel=Channel.AGENDA, now=now)
+        refusal = r.record_attendance(attended, by=_as_professional(request), now=now)
     done = _("Marked as attended.") if attended else _("Marked as absent.")
     return _answer(request, r, now, refusal, done)
 
@@ -366,7 +356,7 @@ def notes(request, pk):
     text = form.cleaned_data["notes"]
     if text != r.internal_notes:
         r.internal_notes = text
-        r.change(["internal_notes"], by=request.user, channel=Channel.AGENDA)
+        r.change(["internal_notes"], by=_as_professional(request))
     messages.success(request, _("Notes saved."))
     return redirect("agenda_session", r.pk)
 
@@ -571,8 +561,7 @@ def series_new(request):
                 try:
                     series = create_series(
                         **fields,
-                        by=request.user,
-                        channel=Channel.AGENDA,
+                        by=_as_professional(request),
                         skip_clashes=_ticked(request),
                         now=now,
                     )
@@ -615,19 +604,16 @@ def series_cancel(request, pk):
     now = timezone.now()
     reason_error = ""
     if request.method == "POST":
-        reason = request.POST.get("reason", "")
-        if reason.strip():
-            result = series.cancel_from(
-                occurrence.index,
-                by=request.user,
-                reason=reason,
-                now=now,
-                channel=Channel.AGENDA,
-                by_professional=True,
-            )
+        result = series.cancel_from(
+            occurrence.index,
+            by=_as_professional(request),
+            reason=request.POST.get("reason", ""),
+            now=now,
+        )
+        if result.refusal is None:
             messages.success(request, texts.cancelled(len(result.cancelled)))
             return redirect("agenda_session", r.pk)
-        reason_error = _reason_missing()
+        reason_error = str(result.refusal)
     today = timezone.localdate(now)
     sessions = [
         (o.reservation, _when(o.reservation.start_time, today))
@@ -669,9 +655,8 @@ def series_move(request, pk):
                 moved = series.move_from(
                     occurrence.index,
                     *args,
-                    by=request.user,
+                    by=_as_professional(request),
                     now=now,
-                    channel=Channel.AGENDA,
                     skip_clashes=_ticked(request),
                     minutes=minutes,
                 )

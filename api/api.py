@@ -24,9 +24,9 @@ from ninja.security import SessionAuth
 from pydantic import Field
 
 from accounts.models import User
+from reservations.actions import Actor, Channel
 from reservations.models import (
     REASON_MAX_LENGTH,
-    Channel,
     Modality,
     Reservation,
     professionals_of,
@@ -62,7 +62,7 @@ ERROR_DESCRIPTIONS = {
         "and rescheduling the time is taken or not offered; `code` says which."
     ),
     422: "Invalid body or query: a field missing or malformed, a time without its offset, "
-    "a range of more than 31 days.",
+    "a range of more than 31 days, a staff cancel without its reason.",
     429: "Too many requests from this user; the Retry-After header says for how long.",
     500: "Unexpected error (logged; no details are sent).",
     503: "The database is unavailable; the Retry-After header says when to try again.",
@@ -325,13 +325,14 @@ def get_reservation(request, id: UUID):
     "delete",
     "/reservations/{id}",
     ok=CancelEnvelope,
-    errors=(400, 403, 409),
+    errors=(400, 403, 409, 422),
     summary="Cancel a reservation",
     description=(
         "Cancels; nothing is deleted. The patient may cancel a PENDING or CONFIRMED session at "
         "least the professional's notice period ahead (48 h by default); otherwise 409 with the "
         "reason. Cancelling a cancelled reservation answers 200 and changes nothing. Staff with "
-        "the change permission may cancel anyone's at any time, as in the admin."
+        "the change permission may cancel anyone's at any time, as in the admin, and must give "
+        "the `reason` the patient will read (422 without one)."
     ),
     tags=["reservations"],
 )
@@ -339,17 +340,18 @@ def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
     user = request.user
     reservation = _reservation_for(user, id, "change")
     now = timezone.now()
-    refusal = reservation.cancel(
-        by=user,
-        channel=Channel.API,
-        reason=query.reason,
-        now=now,
-        by_staff=reservation.client_id != user.pk,
-    )
+    # Staff cancelling a patient's session is the practice: no notice, and a reason is needed.
+    if reservation.client_id == user.pk:
+        by = Actor.patient(user, Channel.API)
+    else:
+        by = Actor.staff(user, Channel.API)
+    refusal = reservation.cancel(by=by, reason=query.reason, now=now)
     if refusal is None:
         message = f"CANCELASTE LA RESERVA CON EL ID: {id} EXITOSAMENTE"
     elif refusal.code == "already_cancelled":
         message = str(refusal)
+    elif refusal.code == "reason_required":
+        raise ApiError(422, str(refusal))
     else:
         raise ApiError(409, str(refusal))
     return {"status": 200, "data": [_reservation_out(reservation, now)], "message": message}
@@ -508,8 +510,7 @@ def reschedule_reservation(request, id: UUID, payload: RescheduleIn):
         reservation,
         payload.start_time,
         payload.session_modality,
-        by=request.user,
-        channel=Channel.API,
+        by=Actor.patient(request.user, Channel.API),
         now=now,
     )
     if not isinstance(result, Reservation):

@@ -53,7 +53,7 @@ def event_for(reservation, *, viewer, sequence=None, summary=None, stamp=None):
     is_professional = getattr(viewer, "pk", None) == reservation.professional_id
     if summary is None:
         if is_professional:
-            other = reservation.client.get_full_name() or reservation.client.email
+            other = reservation.client.name
         else:
             other = reservation.professional.display_name
         summary = _("Session with %(name)s") % {"name": other}

@@ -1,17 +1,14 @@
 """Messages to patients and professionals (an outbox sent by the worker), reminders, and the
 calendar entries that travel with them.
 
-How a change reaches its messages: every change to a reservation writes a
-reservations.models.ReservationEvent in the same transaction (created, confirmed, cancelled,
-declined, rescheduled, expired…). This app listens for those rows (post_save, created) and writes
-its Outbox rows right there, inside that transaction, then enqueues their sending once it
-commits. So the dependency points toward the core: reservations and accounts know nothing of
-notifications, and a change committed without its messages cannot happen (nor messages for a
-change rolled back).
+How an action reaches its messages: every change to sessions is an action recorded in one place,
+reservations.actions.recording(), which sends `action_recorded` once the action has committed.
+This app connects one receiver to that signal (below) and decides there, per action, who is told
+what (notifications/rules.py). The dependency points toward the core: reservations and accounts
+know nothing of notifications.
 """
 
 from django.apps import AppConfig
-from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -21,16 +18,14 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from reservations.models import ReservationEvent
+        from reservations.actions import Action, action_recorded
 
-        post_save.connect(
-            _event_written, sender=ReservationEvent, dispatch_uid="notifications-outbox"
-        )
+        action_recorded.connect(_action_recorded, sender=Action, dispatch_uid="notifications")
 
 
-def _event_written(sender, instance, created, raw=False, **kwargs):
-    if not created or raw:  # raw: loading fixtures, not a change
-        return
+def _action_recorded(sender, action, **kwargs):
+    from django.utils import timezone
+
     from .rules import record
 
-    record(instance, instance.at)
+    record(action, timezone.now())

@@ -4,6 +4,7 @@
 the HTML part; with the session's .ics attached.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
@@ -16,11 +17,20 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from calendars import ics
-from reservations.models import Modality, Reservation, Status
+from reservations.models import Modality, Reservation, ReservationEvent, Status
 from reservations.templatetags.turnos import long_date, turn_time
+from series.models import SeriesEvent
 
 from .models import Kind
-from .rules import CANCEL_KINDS, reminder_due, reminder_hours
+from .rules import CANCEL_KINDS, EVENTS_OF_KIND, reminder_due, reminder_hours
+
+# Messages to the professional of the sessions they tell of (the others go to the patient).
+PROFESSIONAL_KINDS = (
+    Kind.NEW_REQUEST,
+    Kind.NEW_BOOKING,
+    Kind.PATIENT_CANCELLED,
+    Kind.PATIENT_RESCHEDULED,
+)
 
 # Kinds whose message is about a session the patient should have on their calendar.
 NO_CALENDAR = (Kind.ACCOUNT, Kind.DAILY_SUMMARY)
@@ -66,7 +76,8 @@ def build(row):
         translation.override(user.language or settings.LANGUAGE_CODE),
         timezone.override(user.zone),
     ):
-        context = _context(row)
+        sessions = told(row)
+        context = _context(row, sessions)
         template = get_template(f"notifications/email/{row.kind}.html", using="django").template
         # The subject and the text part are plain text: rendered without HTML escaping.
         subject = " ".join(
@@ -77,26 +88,91 @@ def build(row):
         message = EmailMultiAlternatives(subject, text + "\n", sender(), [to])
         message.attach_alternative(html, "text/html")
         if row.kind not in NO_CALENDAR:
-            for name, method, payload in _calendars(row, user):
+            for name, method, payload in _calendars(row, user, sessions):
                 message.attach(name, payload, f"text/calendar; method={method}; charset=utf-8")
     return message
 
 
-def _calendars(row, user):
-    r = row.reservation
-    sequence = ics.sequence_for(r)
-    cancelled = r.status == Status.CANCELLED or row.kind in CANCEL_KINDS
+@dataclass
+class Told:
+    """One session a message tells of: the reservation, when it is (as of the action) and, for a
+    move, when it was; the event that says what happened to it (None for a reminder)."""
+
+    reservation: object
+    start: datetime
+    end: datetime
+    event: object = None
+    old_start: datetime = None
+    old_end: datetime = None
+
+
+def told(row):
+    """The sessions `row` tells of, the earliest first: those of its action's events of the kind
+    the message is about and of its recipient (as patient, or as professional); for a reminder,
+    its session at the time it was written for."""
+    if row.kind == Kind.DAILY_SUMMARY:
+        return []
+    if not row.action_id:
+        r = row.reservation
+        return [Told(r, row.session_start, row.session_start + r.duration)]
+    whose = "professional" if row.kind in PROFESSIONAL_KINDS else "client"
+    events = (
+        ReservationEvent.objects.filter(
+            action_id=row.action_id,
+            action__in=EVENTS_OF_KIND[row.kind],
+            **{f"reservation__{whose}_id": row.recipient_id},
+        )
+        .select_related(
+            "reservation__client",
+            "reservation__professional__professional_profile",
+            "reservation__rescheduled_from",
+        )
+        .order_by("reservation__start_time", "id")
+    )
+    found = []
+    for event in events:
+        r = event.reservation
+        item = Told(r, r.start_time, r.end_time, event)
+        moved = event.changes.get("start_time")
+        if moved:  # the practice moved it: the times as the action left them
+            item.old_start, item.start = map(datetime.fromisoformat, moved)
+            ends = event.changes.get("end_time")
+            if ends:
+                item.old_end, item.end = map(datetime.fromisoformat, ends)
+            else:
+                item.old_end, item.end = item.old_start + r.duration, item.start + r.duration
+        elif r.rescheduled_from_id and event.action == ReservationEvent.Action.CREATED:
+            old = r.rescheduled_from  # the patient moved it: the session it replaced
+            item.old_start, item.old_end = old.start_time, old.end_time
+        found.append(item)
+    return found
+
+
+def _calendars(row, user, sessions):
+    """The .ics attachments: every session told of, as one calendar (a REQUEST, or a CANCEL for
+    sessions that are off), and for a patient's move the sessions it replaced, cancelled."""
+    if not sessions:
+        return []
+    cancelled = row.kind in CANCEL_KINDS
+    events = []
+    for item in sessions:
+        event = ics.event_for(item.reservation, viewer=user)
+        if cancelled or item.reservation.status == Status.CANCELLED:
+            event["STATUS"] = "CANCELLED"
+        events.append(event)
     method = "CANCEL" if cancelled else "REQUEST"
-    event = ics.event_for(r, viewer=user, sequence=sequence)
-    if cancelled:
-        event["STATUS"] = "CANCELLED"
-    found = [("turno.ics", method, ics.calendar_for([event], method))]
-    old = r.rescheduled_from
-    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED) and old is not None:
-        # The session it replaced leaves the calendar (another UID: another reservation).
-        gone = ics.event_for(old, viewer=user, sequence=ics.sequence_for(old))
-        gone["STATUS"] = "CANCELLED"
-        found.append(("turno-anterior.ics", "CANCEL", ics.calendar_for([gone], "CANCEL")))
+    found = [("turno.ics", method, ics.calendar_for(events, method))]
+    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED):
+        gone = []
+        for item in sessions:
+            old = item.reservation.rescheduled_from if item.event is not None else None
+            if old is not None and item.event.action == ReservationEvent.Action.CREATED:
+                # The session it replaced leaves the calendar (another UID: another reservation).
+                event = ics.event_for(old, viewer=user)
+                event["STATUS"] = "CANCELLED"
+                gone.append(event)
+        if gone:
+            found.append(("turno-anterior.ics", "CANCEL", ics.calendar_for(gone, "CANCEL")))
     return found
 
 
@@ -113,19 +189,18 @@ def when(start, end):
     }
 
 
-def _name(user):
-    return user.first_name or user.get_full_name() or user.email
-
-
-def _link(row):
-    """The patient's page of the session; for the professional, the session in their agenda
-    (or the agenda itself, for a message about a day)."""
+def _link(row, sessions):
+    """Where the recipient acts on it: the patient's page of the session (their dashboard for
+    several); for the professional, the session in their agenda (the agenda itself for a
+    message about a day or about several sessions)."""
     site = settings.SITE_URL.rstrip("/")
-    if not row.reservation_id:
+    if row.kind in PROFESSIONAL_KINDS or row.kind == Kind.DAILY_SUMMARY:
+        if len(sessions) == 1:
+            return site + reverse("agenda_session", args=[sessions[0].reservation.pk])
         return site + reverse("agenda")
-    if row.recipient_id == row.reservation.client_id:
-        return ics.session_url(row.reservation)
-    return site + reverse("agenda_session", args=[row.reservation_id])
+    if len(sessions) == 1:
+        return ics.session_url(sessions[0].reservation)
+    return site + reverse("dashboard")
 
 
 def _day_sessions(row):
@@ -139,14 +214,21 @@ def _day_sessions(row):
     )
 
 
-def _context(row):
-    for_patient = row.reservation_id and row.recipient_id == row.reservation.client_id
+def _series_action(row):
+    """('Semanal · martes 18:00', what happened to the series) when the action was about a
+    weekly series (made, moved or ended from a session on), else ("", "")."""
+    event = SeriesEvent.objects.filter(action_id=row.action_id).select_related("series").first()
+    return (event.series.label(), event.action) if event else ("", "")
+
+
+def _context(row, sessions):
+    for_patient = row.kind not in PROFESSIONAL_KINDS and row.kind != Kind.DAILY_SUMMARY
     context = {
         "site_name": settings.SITE_NAME,
         "name": _name(row.recipient),
-        "url": _link(row),
+        "url": _link(row, sessions),
         "action": _("See the session")
-        if for_patient
+        if for_patient and len(sessions) == 1
         else _("Open %(site)s") % {"site": settings.SITE_NAME},
         "LANGUAGE_CODE": translation.get_language(),
     }
@@ -156,39 +238,35 @@ def _context(row):
         context["sessions"] = [
             {
                 "time": when(s.start_time, s.end_time),
-                "patient": s.client.get_full_name() or s.client.email,
+                "patient": s.client.name,
                 "modality": s.get_session_modality_display(),
                 "pending": s.status == Status.PENDING,
             }
             for s in _day_sessions(row)
         ]
         return context
-    r = row.reservation
-    start = row.session_start
-    end = start + r.duration
-    event = row.event
-    reason = event.reason if event is not None else ""
-    if reason in ("expired", "rescheduled"):
-        reason = ""  # codes, not words someone wrote
-    old_when = ""
-    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED):
-        if r.rescheduled_from_id:
-            old = r.rescheduled_from
-            old_when = when(old.start_time, old.end_time)
-        elif event is not None and "start_time" in event.changes:
-            old_start = datetime.fromisoformat(event.changes["start_time"][0])
-            old_end = event.changes.get("end_time", [None])[0]
-            old_end = datetime.fromisoformat(old_end) if old_end else old_start + r.duration
-            old_when = when(old_start, old_end)
+    context["series"], context["series_action"] = _series_action(row)
+    first = sessions[0]
+    r = first.reservation
+    event = first.event
     context.update(
         {
             "professional": r.professional.display_name,
-            "patient": r.client.get_full_name() or r.client.email,
-            "when": when(start, end),
-            "old_when": old_when,
-            "reason": reason,
-            "pending": r.status == Status.PENDING,
+            "patient": r.client.name,
+            "when": when(first.start, first.end),
+            "old_when": when(first.old_start, first.old_end) if first.old_start else "",
+            "sessions": [
+                {
+                    "when": when(s.start, s.end),
+                    "old_when": when(s.old_start, s.old_end) if s.old_start else "",
+                }
+                for s in sessions
+            ],
+            "count": len(sessions),
+            "reason": event.reason_text if event is not None else "",
+            "pending": (event.to_status if event is not None else r.status) == Status.PENDING,
             "virtual": r.session_modality == Modality.VIRTUAL,
+            "modality": Modality(r.session_modality).label,
             "video_link": r.video_link,
             "address": r.address,
             "map_url": r.map_url,
@@ -196,3 +274,7 @@ def _context(row):
         }
     )
     return context
+
+
+def _name(user):
+    return user.first_name or user.name

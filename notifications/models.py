@@ -1,9 +1,10 @@
-"""The outbox: one row per message to send, written in the same transaction as the change that
-causes it, sent by the worker (notifications.tasks.send_message).
+"""The outbox: one row per message to send, written when the action that causes it has committed
+(notifications/rules.py), sent by the worker (notifications.tasks.send_message).
 
-A row's key is (reservation, kind, recipient, the session's start): a retry, a second worker or
-a second look at the same change never makes a second row, and a session moved to a new time
-gets new rows (a reminder at the new time) without the old ones in the way.
+A message about an action is keyed by (action, kind, recipient): however many sessions the action
+touched, each person gets one message of each kind, and a second look at the same action never
+makes a second row. A reminder is keyed by (reservation, recipient, the session's start): a
+session moved to a new time gets a new reminder without the old one in the way.
 
 States: pending (waiting for its time, `next_attempt_at`) -> sending (claimed by one worker
 with a conditional UPDATE) -> sent (with `sent_at` and `to`); or, when sending fails, pending
@@ -20,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reservations.models import Reservation, ReservationEvent
+from reservations.models import Reservation
 
 # Waits before the 2nd, 3rd, … attempt; after the last one the row is failed (the admin's
 # "retry" starts it again). 1 min + 5 min + 30 min + 2 h + 6 h: a mail server down for most of
@@ -41,12 +42,14 @@ LEASE = timedelta(minutes=10)
 
 
 class Kind(models.TextChoices):
-    # To the patient.
+    # To the patient (each about one session or several: a weekly series is one message).
     BOOKED = "booked", _("Session booked")
     CONFIRMED = "confirmed", _("Session confirmed")
     DECLINED = "declined", _("Request declined")
     CANCELLED = "cancelled", _("Session cancelled by the practice")
+    YOU_CANCELLED = "you_cancelled", _("Cancel confirmed to the patient")
     RESCHEDULED = "rescheduled", _("Session moved")
+    CHANGED = "changed", _("Session details changed")
     EXPIRED = "expired", _("Request expired")
     REMINDER = "reminder", _("Reminder")
     # Allauth's messages (the invitation to set a password, a password reset), rendered when
@@ -54,6 +57,7 @@ class Kind(models.TextChoices):
     ACCOUNT = "account", _("Account message")
     # To the professional.
     NEW_REQUEST = "new_request", _("New request")
+    NEW_BOOKING = "new_booking", _("New booking")
     PATIENT_CANCELLED = "patient_cancelled", _("Cancelled by the patient")
     PATIENT_RESCHEDULED = "patient_rescheduled", _("Moved by the patient")
     DAILY_SUMMARY = "daily_summary", _("Daily agenda")
@@ -86,8 +90,9 @@ class Outbox(models.Model):
     channel = models.CharField(
         _("channel"), max_length=16, choices=MessageChannel.choices, default=MessageChannel.EMAIL
     )
-    # Reservations and their events are never deleted (PROTECT elsewhere); only the demo's reset
-    # (seed_demo --reset) deletes its own sessions, and their messages go with them.
+    # The session it is about; for a message about several (a series), the first of them.
+    # Reservations are never deleted (PROTECT elsewhere); only the demo's reset deletes its own
+    # sessions, and their messages with them.
     reservation = models.ForeignKey(
         Reservation,
         on_delete=models.CASCADE,
@@ -96,15 +101,9 @@ class Outbox(models.Model):
         related_name="messages",
         verbose_name=_("reservation"),
     )
-    # The change that caused it (its reason, who made it, the old times of a move).
-    event = models.ForeignKey(
-        ReservationEvent,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("event"),
-    )
+    # The action that caused it (reservations.actions): its events say which sessions, who, why
+    # and the old times of a move. None for reminders, account messages and daily summaries.
+    action_id = models.UUIDField(_("action"), null=True, blank=True, editable=False)
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -141,11 +140,17 @@ class Outbox(models.Model):
         verbose_name_plural = _("outbox")
         ordering = ["-created_at", "-id"]
         constraints = [
-            # A session's message exists once. (Rows without a reservation are not bound by it:
-            # NULLs are distinct.)
+            # An action's message to one person exists once.
             models.UniqueConstraint(
-                fields=["reservation", "kind", "recipient", "session_start", "channel"],
-                name="outbox_once_per_session",
+                fields=["action_id", "kind", "recipient", "channel"],
+                condition=Q(action_id__isnull=False),
+                name="outbox_once_per_action",
+            ),
+            # A session has one reminder waiting at a time (a change skips it and writes anew).
+            models.UniqueConstraint(
+                fields=["reservation", "recipient", "channel"],
+                condition=Q(kind="reminder", status="pending"),
+                name="outbox_one_reminder_waiting",
             ),
             # A daily summary exists once per professional and day.
             models.UniqueConstraint(

@@ -1,26 +1,56 @@
-"""Which messages a change to a reservation causes, and when a reminder is due.
+"""Which messages an action causes, and when a reminder is due.
 
-Called by the post_save receiver of ReservationEvent (notifications/apps.py), inside the
-transaction that wrote the event: the rows are committed with the change or not at all.
+`record(action)` runs once the action has committed (reservations.actions sends
+`action_recorded`; notifications/apps.py connects it here). It decides per action, not per row:
+each person hears once of everything the action did to their sessions (a weekly series of nine
+sessions is one email listing nine dates), and the worker sends the rows it writes.
+
+A message written after the commit can be lost if the process dies between the two; the change
+itself never is, and never waits for, or fails because of, its messages.
 """
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 
-from reservations.models import Channel, ReservationEvent, Status
+from reservations.actions import ActionKind, Role
+from reservations.models import ReservationEvent, Status
 
 from .models import Kind, Outbox, State
 
-Action = ReservationEvent.Action
-# The reason of a session cancelled because its patient moved it to a new one (rescheduled_from):
-# the new session's message tells it, the old one's cancel sends nothing of its own.
-RESCHEDULED_REASON = "rescheduled"
-# Kinds about a session that is off: their .ics says METHOD:CANCEL.
-CANCEL_KINDS = (Kind.CANCELLED, Kind.DECLINED, Kind.EXPIRED, Kind.PATIENT_CANCELLED)
-# A change recorded as having happened longer ago than this is a record, not news.
+Event = ReservationEvent.Action
+# Kinds about sessions that are off: their .ics says METHOD:CANCEL.
+CANCEL_KINDS = (
+    Kind.CANCELLED,
+    Kind.YOU_CANCELLED,
+    Kind.DECLINED,
+    Kind.EXPIRED,
+    Kind.PATIENT_CANCELLED,
+)
+# What each kind of message tells, among an action's events: the sessions it lists.
+EVENTS_OF_KIND = {
+    Kind.BOOKED: (Event.CREATED,),
+    Kind.NEW_REQUEST: (Event.CREATED,),
+    Kind.NEW_BOOKING: (Event.CREATED,),
+    Kind.CONFIRMED: (Event.CONFIRMED,),
+    Kind.DECLINED: (Event.DECLINED,),
+    Kind.CANCELLED: (Event.CANCELLED,),
+    Kind.YOU_CANCELLED: (Event.CANCELLED,),
+    Kind.PATIENT_CANCELLED: (Event.CANCELLED,),
+    # A patient's move: the new session (its "created" event; the old one is rescheduled_from).
+    # The practice's: the sessions whose time changed.
+    Kind.RESCHEDULED: (Event.CREATED, Event.RESCHEDULED),
+    Kind.PATIENT_RESCHEDULED: (Event.CREATED,),
+    Kind.CHANGED: (Event.CHANGED,),
+    Kind.EXPIRED: (Event.EXPIRED,),
+}
+# Fields of a session its patient sees change (the time has a message of its own).
+SEEN_FIELDS = ("session_modality", "video_url")
+# An action recorded as having happened longer ago than this is a record, not news.
 AFTER_THE_FACT = timedelta(hours=1)
+# Sessions get their reminder when an action leaves them confirmed like this.
+REMINDED_AFTER = (Event.CREATED, Event.CONFIRMED, Event.RESCHEDULED)
 
 
 def reminder_hours(reservation):
@@ -35,104 +65,162 @@ def reminder_due(reservation):
     return reservation.start_time - timedelta(hours=hours) if hours else None
 
 
-def messages_for(event, reservation, now):
-    """The Outbox rows (unsaved) that `event` causes.
+def _news(action, now):
+    """[(kind, recipient id, [events])]: who is told what. Sessions that have ended, and actions
+    dated in the past (an import, an edit of the record) tell nobody."""
+    events = [
+        e
+        for e in action.events_of(ReservationEvent)
+        if e.reservation.end_time > now and e.action in _TOLD
+    ]
+    if action.at < now - AFTER_THE_FACT or action.kind in _SILENT or not events:
+        return []
+    by = action.by
+    found = []
 
-    Records made after the fact tell nobody: a change dated in the past (more than AFTER_THE_FACT
-    ago), anything about a session that has ended, and sessions written by the system rather
-    than booked by someone (an import, the demo's `seed_demo`). A request the system expires is
-    news, and is told.
-    """
-    if reservation.end_time <= now or event.at < timezone.now() - AFTER_THE_FACT:
+    def tell(kind, events, to="client"):
+        """`kind` to the patient (or the professional) of each of `events`, one message each."""
+        by_person = {}
+        for event in events:
+            by_person.setdefault(getattr(event.reservation, f"{to}_id"), []).append(event)
+        for person, theirs in by_person.items():
+            if to == "professional" and person == by.user_id:
+                continue  # nobody is told of what they did themself
+            found.append((kind, person, theirs))
+
+    def of(*names):
+        return [e for e in events if e.action in names]
+
+    kind = action.kind
+    if kind == ActionKind.RESCHEDULE:
+        tell(Kind.RESCHEDULED, of(Event.CREATED))
+        if by.role == Role.PATIENT:
+            tell(Kind.PATIENT_RESCHEDULED, of(Event.CREATED), to="professional")
+    elif kind in (ActionKind.BOOK, ActionKind.SERIES_CREATE):
+        created = of(Event.CREATED)
+        tell(Kind.BOOKED, created)
+        tell(
+            Kind.NEW_REQUEST, [e for e in created if e.to_status == Status.PENDING], "professional"
+        )
+        instant = [
+            e
+            for e in created
+            if e.to_status == Status.CONFIRMED and _wants_booking_emails(e.reservation)
+        ]
+        tell(Kind.NEW_BOOKING, instant, "professional")
+    elif kind in (ActionKind.CANCEL, ActionKind.SERIES_CANCEL):
+        if by.role == Role.PATIENT:
+            tell(Kind.YOU_CANCELLED, of(Event.CANCELLED))
+            tell(Kind.PATIENT_CANCELLED, of(Event.CANCELLED), "professional")
+        else:
+            tell(Kind.CANCELLED, of(Event.CANCELLED))
+    else:
+        tell(Kind.CONFIRMED, of(Event.CONFIRMED))
+        tell(Kind.DECLINED, of(Event.DECLINED))
+        tell(Kind.EXPIRED, of(Event.EXPIRED))
+        tell(Kind.RESCHEDULED, of(Event.RESCHEDULED))
+        tell(Kind.CHANGED, [e for e in of(Event.CHANGED) if set(SEEN_FIELDS) & set(e.changes)])
+    return found
+
+
+# What no message is about: attendance, the notes, the system's own writing.
+_TOLD = (
+    Event.CREATED,
+    Event.CONFIRMED,
+    Event.DECLINED,
+    Event.CANCELLED,
+    Event.RESCHEDULED,
+    Event.CHANGED,
+    Event.EXPIRED,
+)
+_SILENT = (ActionKind.IMPORT, ActionKind.SERIES_EXTEND, ActionKind.ATTENDANCE)
+
+
+def _wants_booking_emails(reservation):
+    profile = reservation.profile
+    return profile is None or profile.booking_emails
+
+
+def _reminders(action, now):
+    """[(reservation, due)]: the sessions this action left confirmed, reminded when their time
+    comes (not for an import: nobody booked those)."""
+    if action.kind == ActionKind.IMPORT:
         return []
-    if (
-        event.action == Action.CREATED
-        and event.channel == Channel.SYSTEM
-        and event.actor_id is None
-    ):
-        return []
-    patient, professional = reservation.client, reservation.professional
-    by_patient = event.actor_id is not None and event.actor_id == reservation.client_id
+    found = {}
+    for event in action.events_of(ReservationEvent):
+        r = event.reservation
+        if event.action in REMINDED_AFTER and r.status == Status.CONFIRMED:
+            due = reminder_due(r)
+            if due is not None and due > now:
+                found[r.pk] = (r, due)
+    return list(found.values())
+
+
+def messages_for(action, now):
+    """The Outbox rows (unsaved) that `action` causes."""
+    news = _news(action, now)
+    reminders = _reminders(action, now)
+    people = {person for _, person, _ in news} | {r.client_id for r, _ in reminders}
+    emails = dict(get_user_model().objects.filter(pk__in=people).values_list("pk", "email"))
     rows = []
-
-    def add(kind, user, due=now):
+    for kind, person, events in news:
+        first = min((e.reservation for e in events), key=lambda r: (r.start_time, r.pk))
         rows.append(
             Outbox(
                 kind=kind,
-                reservation=reservation,
-                event=event,
-                recipient=user,
-                to=user.email,
-                session_start=reservation.start_time,
+                action_id=action.id,
+                reservation=first,
+                recipient_id=person,
+                to=emails[person],
+                session_start=first.start_time,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    for r, due in reminders:
+        rows.append(
+            Outbox(
+                kind=Kind.REMINDER,
+                reservation=r,
+                recipient_id=r.client_id,
+                to=emails[r.client_id],
+                session_start=r.start_time,
                 next_attempt_at=due,
                 created_at=now,
             )
         )
-
-    action = event.action
-    if action == Action.CREATED and reservation.rescheduled_from_id:
-        add(Kind.RESCHEDULED, patient)
-        if by_patient:
-            add(Kind.PATIENT_RESCHEDULED, professional)
-    elif action == Action.CREATED:
-        add(Kind.BOOKED, patient)
-        if reservation.status == Status.PENDING:
-            add(Kind.NEW_REQUEST, professional)
-    elif action == Action.CONFIRMED:
-        add(Kind.CONFIRMED, patient)
-    elif action == Action.DECLINED:
-        add(Kind.DECLINED, patient)
-    elif action == Action.CANCELLED and event.reason != RESCHEDULED_REASON:
-        if by_patient:
-            add(Kind.PATIENT_CANCELLED, professional)
-        else:
-            add(Kind.CANCELLED, patient)
-    elif action == Action.RESCHEDULED:
-        add(Kind.RESCHEDULED, patient)
-        if by_patient:
-            add(Kind.PATIENT_RESCHEDULED, professional)
-    elif action == Action.EXPIRED:
-        add(Kind.EXPIRED, patient)
-
-    # A confirmed session (booked confirmed, confirmed, or moved) gets its reminder, unless its
-    # time has already come: the message just sent says it all.
-    if reservation.status == Status.CONFIRMED and action in (
-        Action.CREATED,
-        Action.CONFIRMED,
-        Action.RESCHEDULED,
-    ):
-        due = reminder_due(reservation)
-        if due is not None and due > now:
-            add(Kind.REMINDER, patient, due=due)
     return rows
 
 
-def record(event, now):
-    """Write the messages `event` causes (in the caller's transaction) and have the worker send
-    them once it commits."""
+def record(action, now):
+    """Write the messages `action` causes and have the worker send them."""
     from .tasks import schedule
 
-    reservation = (
-        type(event.reservation)
-        .objects.select_related("client", "professional__professional_profile")
-        .get(pk=event.reservation_id)
-    )
-    # Reminders that no longer apply are skipped now (and checked again when they fire anyway).
-    stale = Outbox.objects.filter(reservation=reservation, kind=Kind.REMINDER, status=State.PENDING)
-    if reservation.status != Status.CONFIRMED:
-        stale.update(status=State.SKIPPED, last_error="session no longer confirmed")
-    else:
-        stale.exclude(session_start=reservation.start_time).update(
-            status=State.SKIPPED, last_error="session moved"
+    with transaction.atomic():
+        _skip_stale_reminders(action)
+        rows = Outbox.objects.bulk_create(messages_for(action, now))
+    schedule([(row.pk, row.next_attempt_at) for row in rows], now)
+
+
+def _skip_stale_reminders(action):
+    """The reminders of the sessions this action changed are decided again: the pending ones are
+    skipped here, and _reminders() writes the one that applies now (checked again when it fires,
+    emails.skip_reason)."""
+    off, again = set(), set()
+    for event in action.events_of(ReservationEvent):
+        r = event.reservation
+        if event.action == Event.CREATED:
+            continue  # a new session has no reminder yet
+        if r.status != Status.CONFIRMED:
+            off.add(r.pk)
+        elif event.action in REMINDED_AFTER:
+            again.add(r.pk)  # confirmed or moved: _reminders() writes its new one
+    pending = Outbox.objects.filter(kind=Kind.REMINDER, status=State.PENDING)
+    if off:
+        pending.filter(reservation_id__in=off).update(
+            status=State.SKIPPED, last_error="session no longer confirmed"
         )
-    rows = messages_for(event, reservation, now)
-    if not rows:
-        return
-    # A row whose key exists already (the same change seen twice) is left alone.
-    Outbox.objects.bulk_create(rows, ignore_conflicts=True)
-    new = list(
-        Outbox.objects.filter(event=event, status=State.PENDING).values_list(
-            "pk", "next_attempt_at"
+    if again:
+        pending.filter(reservation_id__in=again).update(
+            status=State.SKIPPED, last_error="replaced after a change"
         )
-    )
-    transaction.on_commit(lambda: schedule(new, now))

@@ -1,9 +1,9 @@
 """Sending the outbox, run by the worker (`make worker`, manage.py db_worker).
 
-- send_message(outbox_id): claims the row (pending and due -> sending, one conditional UPDATE:
-  of two workers exactly one sends), checks that the message still applies (a reminder), renders
-  and sends it, and marks it sent; a failure makes it pending again after a backoff and enqueues
-  the next try, or failed after the last.
+- send_message(*outbox_ids): for each row, claims it (pending and due -> sending, one conditional
+  UPDATE: of two workers exactly one sends), checks that the message still applies (a reminder),
+  renders and sends it, and marks it sent; a failure makes it pending again after a backoff and
+  enqueues the next try, or failed after the last.
 - sweep(): every SWEEP_EVERY, picks up what a lost task or a killed worker left behind (pending
   rows overdue, rows stuck in "sending" past the lease), writes the day's agenda summaries, and
   enqueues itself again. `manage.py outbox_sweep` runs it once and starts the chain if none is
@@ -31,11 +31,11 @@ SUMMARY_FROM, SUMMARY_UNTIL = time(7), time(12)
 
 
 @task()
-def send_message(outbox_id):
-    row = Outbox.objects.filter(pk=outbox_id).first()
-    if row is None or not row.claim(timezone.now()):
-        return  # sent, skipped or taken by another worker already
-    deliver(row)
+def send_message(*outbox_ids):
+    """Send these rows (an action's messages go together, in one task)."""
+    for row in Outbox.objects.filter(pk__in=outbox_ids).order_by("pk"):
+        if row.claim(timezone.now()):  # else sent, skipped or taken by another worker already
+            deliver(row)
 
 
 def deliver(row):
@@ -66,12 +66,16 @@ def deliver(row):
 
 
 def schedule(rows, now):
-    """Enqueue the send of each (pk, due): now, or as a deferred task when due later."""
+    """Enqueue the sending of (pk, due) rows: those due now in one task, each later one as a
+    deferred task of its own."""
+    if not rows:
+        return
+    now_due = [pk for pk, due in rows if due <= now or not default_task_backend.supports_defer]
+    if now_due:
+        send_message.enqueue(*now_due)
     for pk, due in rows:
-        if due > now and default_task_backend.supports_defer:
+        if pk not in now_due:
             send_message.using(run_after=due).enqueue(pk)
-        else:
-            send_message.enqueue(pk)
     ensure_sweep()
 
 
@@ -104,8 +108,8 @@ def sweep_once(now):
             again.add(row.pk)
     again |= set(write_daily_summaries(now))
     again |= set(Outbox.objects.due(now - OVERDUE).values_list("pk", flat=True))
-    for pk in sorted(again):
-        send_message.enqueue(pk)
+    if again:
+        send_message.enqueue(*sorted(again))
     return again
 
 

@@ -36,7 +36,8 @@ from accounts.forms import PreferencesForm
 from accounts.models import ProfessionalProfile, zone_city
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
-from reservations.models import Channel, Modality, Reservation, Status, professionals_of
+from reservations.actions import Actor, Channel
+from reservations.models import Modality, Reservation, Status, professionals_of
 from reservations.templatetags.turnos import long_date, turn_day
 from reservations.templating import render_fragment
 from scheduling import booking
@@ -68,6 +69,11 @@ def login_required(view):
         return redirect_to_login(request.get_full_path())
 
     return wrapper
+
+
+def _as_patient(request):
+    """Who acts on this door: the logged-in user, as the patient of their own sessions."""
+    return Actor.patient(request.user, Channel.PAGE)
 
 
 def _get_reservation_for_client(request, pk):
@@ -144,7 +150,7 @@ def cancel(request, pk):
     reservation = _get_reservation_for_client(request, pk)
     now = timezone.now()
     reason = request.POST.get("reason", "")
-    refusal = reservation.cancel(by=request.user, channel=Channel.PAGE, reason=reason, now=now)
+    refusal = reservation.cancel(by=_as_patient(request), reason=reason, now=now)
     message = str(refusal) if refusal else _("Your session was cancelled.")
     # Only this reservation's own page is honoured as `next`: no redirect elsewhere.
     detail_url = reverse("reservation_detail", args=[pk])
@@ -433,9 +439,7 @@ def reschedule(request, pk):
     modality = request.POST.get("modality") or None
     if start is None or (modality is not None and modality not in Modality.values):
         return _refused(request, professional, now, booking.unavailable(), moving=reservation)
-    result = booking.reschedule(
-        reservation, start, modality, by=request.user, channel=Channel.PAGE, now=now
-    )
+    result = booking.reschedule(reservation, start, modality, by=_as_patient(request), now=now)
     if isinstance(result, Reservation):
         messages.success(request, _moved_message(result))
         return redirect("reservation_detail", result.pk)

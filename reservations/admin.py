@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin import UserAdmin as BaseUserAdmin
 from accounts.models import User
 
+from .actions import ActionKind, Actor, recording
 from .models import (
     ACTIVE_STATUSES,
     OVERLAP_MESSAGE,
     REASON_MAX_LENGTH,
-    Channel,
     Lateness,
     Reservation,
     ReservationEvent,
@@ -45,10 +45,6 @@ def when_text(reservation):
     start = timezone.localtime(reservation.start_time)
     end = timezone.localtime(reservation.end_time)
     return f"{formats.date_format(start, 'SHORT_DATE_FORMAT')} {start:%H:%M}–{end:%H:%M}"
-
-
-def patient_label(user):
-    return user.get_full_name() or user.email
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -137,7 +133,7 @@ def overlap_message(clash):
     text = gettext(
         "This time overlaps the session of %(patient)s with %(professional)s on %(when)s."
     ) % {
-        "patient": patient_label(clash.client),
+        "patient": clash.client.name,
         "professional": clash.professional.display_name,
         "when": when_text(clash),
     }
@@ -322,7 +318,7 @@ class ReservationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("patient"), ordering="client__last_name")
     def patient_name(self, obj):
-        return patient_label(obj.client)
+        return obj.client.name
 
     @admin.display(description=_("professional"), ordering="professional__last_name")
     def professional_name(self, obj):
@@ -387,9 +383,9 @@ class ReservationAdmin(admin.ModelAdmin):
         try:
             if change:
                 # Only what staff changed, so a patient's cancel written meanwhile is not undone.
-                obj.change(form.changed_data, by=request.user, channel=Channel.ADMIN)
+                obj.change(form.changed_data, by=Actor.staff(request.user))
             else:
-                obj.insert(by=request.user, channel=Channel.ADMIN)
+                obj.insert(by=Actor.staff(request.user))
         except ValidationError as exc:
             raise DoubleBooked from exc
 
@@ -397,10 +393,13 @@ class ReservationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Confirm selected reservations"), permissions=["change"])
     def confirm_selected(self, request, queryset):
-        done = sum(
-            r.confirm(by=request.user, channel=Channel.ADMIN)
-            for r in queryset.filter(status=Status.PENDING)
-        )
+        by, now = Actor.staff(request.user), timezone.now()
+        # One action: each patient hears once of all their sessions confirmed.
+        with recording(ActionKind.CONFIRM, by=by, at=now) as action:
+            done = sum(
+                r.confirm(by=by, now=now, within=action)
+                for r in queryset.filter(status=Status.PENDING)
+            )
         self.message_user(
             request,
             ngettext("%(n)d reservation confirmed.", "%(n)d reservations confirmed.", done)
@@ -435,15 +434,15 @@ class ReservationAdmin(admin.ModelAdmin):
         )
 
     def _cancel_all(self, request, sessions, reason):
-        now = timezone.now()
+        by, now = Actor.staff(request.user), timezone.now()
         done = late = 0
-        for r in sessions:
-            if r.cancel(
-                by=request.user, channel=Channel.ADMIN, reason=reason, now=now, by_staff=True
-            ):
-                continue  # cancelled meanwhile by someone else
-            done += 1
-            late += r.late_cancellation != Lateness.ON_TIME
+        # One action: each patient hears once of all their sessions cancelled.
+        with recording(ActionKind.CANCEL, by=by, at=now, reason=reason) as action:
+            for r in sessions:
+                if r.cancel(by=by, reason=reason, now=now, within=action):
+                    continue  # cancelled meanwhile by someone else
+                done += 1
+                late += r.late_cancellation != Lateness.ON_TIME
         message = ngettext(
             "%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done
         ) % {"n": done}
@@ -489,10 +488,8 @@ class ReservationAdmin(admin.ModelAdmin):
         form = CancelOneForm(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
             refusal = obj.cancel(
-                by=request.user,
-                channel=Channel.ADMIN,
+                by=Actor.staff(request.user),
                 reason=form.cleaned_data["reason"],
-                by_staff=True,
                 for_patient=form.cleaned_data["for_patient"],
             )
             if refusal:
@@ -500,7 +497,7 @@ class ReservationAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, gettext("The session was cancelled."), messages.SUCCESS)
             return HttpResponseRedirect(change_url)
-        inside_notice = obj.start_time - timezone.now() < obj.notice_period
+        inside_notice = obj.inside_notice(timezone.now())
         context = {
             **self.admin_site.each_context(request),
             "title": _("Cancel this session?"),

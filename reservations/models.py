@@ -6,11 +6,13 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, models, transaction
+from django.db import IntegrityError, OperationalError, models
 from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from .actions import ActionKind, Actor, Channel, Role, recording
 
 
 class Status(models.TextChoices):
@@ -22,14 +24,6 @@ class Status(models.TextChoices):
 class Modality(models.TextChoices):
     VIRTUAL = "Virtual", _("Virtual")
     IN_PERSON = "Presencial", _("In person")
-
-
-class Channel(models.TextChoices):
-    PAGE = "page", _("Patient dashboard")
-    AGENDA = "agenda", _("Professional's agenda")
-    ADMIN = "admin", _("Admin")
-    API = "api", _("API")
-    SYSTEM = "system", _("System")
 
 
 class Lateness(models.TextChoices):
@@ -58,8 +52,16 @@ def is_overlap_error(exc):
 
 
 REASON_MAX_LENGTH = 2000
-# The cancellation reason of a pending request nobody confirmed in time.
-EXPIRED_REASON = "expired"
+
+
+class ReasonCode(models.TextChoices):
+    """Cancellation reasons the system writes, not a person (stored as the reason)."""
+
+    # The patient moved the session to another time (the new one's rescheduled_from).
+    RESCHEDULED = "rescheduled", _("Moved to another time")
+    # A pending request nobody confirmed in time.
+    EXPIRED = "expired", _("Nobody confirmed it in time")
+
 
 # A virtual session's link is offered from this long before its start until its end.
 JOIN_OPENS_BEFORE = timedelta(minutes=15)
@@ -126,7 +128,8 @@ def clean_reason(text):
 class Refusal:
     """Why a cancel was not done. `code` is for machines, `message` for the patient."""
 
-    code: str  # "already_cancelled", "past", "in_progress" or "notice"
+    # "already_cancelled", "past", "in_progress", "notice", "reason_required", "not_pending"...
+    code: str
     message: str
 
     def __str__(self):
@@ -238,7 +241,7 @@ class Reservation(models.Model):
     # (Reservation.expire). None: it waits as long as it takes.
     expires_at = models.DateTimeField(_("request expires at"), null=True, blank=True)
     # The session this one replaced when the patient rescheduled (that one is cancelled with
-    # reason "rescheduled" in the same transaction).
+    # ReasonCode.RESCHEDULED in the same transaction).
     rescheduled_from = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -291,7 +294,7 @@ class Reservation(models.Model):
         )
 
     @classmethod
-    def book(cls, *, by, channel, **fields):
+    def book(cls, *, by, within=None, kind=ActionKind.BOOK, **fields):
         """Create a reservation and its "created" event, or raise ValidationError.
 
         clean() gives the friendly answer in the common case; the database guard decides races:
@@ -299,11 +302,12 @@ class Reservation(models.Model):
         """
         reservation = cls(**fields)
         reservation.full_clean()
-        return reservation.insert(by=by, channel=channel)
+        return reservation.insert(by=by, within=within, kind=kind)
 
-    def insert(self, *, by, channel, changes=None):
+    def insert(self, *, by, changes=None, within=None, kind=ActionKind.BOOK):
         """Write this validated, new reservation with its "created" event (`changes`: what the
-        event records besides, e.g. {"rescheduled_from": id}).
+        event records besides, e.g. {"rescheduled_from": id}), as an action of its own or as
+        part of `within`.
 
         Two overlapping inserts check each other's uncommitted rows under two exclusion
         constraints and can deadlock; PostgreSQL aborts one. Trying again then meets the
@@ -311,16 +315,15 @@ class Reservation(models.Model):
         """
         for attempt in range(3):
             try:
-                with transaction.atomic():
+                with recording(kind, by=by, at=self.created_at, within=within) as action:
                     self.save(force_insert=True)
-                    ReservationEvent.objects.create(
-                        reservation=self,
-                        action=ReservationEvent.Action.CREATED,
-                        to_status=self.status,
-                        actor=by,
-                        channel=channel,
-                        changes=changes or {},
-                        at=self.created_at,
+                    action.log(
+                        ReservationEvent(
+                            reservation=self,
+                            action=ReservationEvent.Action.CREATED,
+                            to_status=self.status,
+                            changes=changes or {},
+                        )
                     )
                 return self
             except IntegrityError as exc:
@@ -424,26 +427,32 @@ class Reservation(models.Model):
             return ""
         return self.video_link
 
-    def cancel_refusal(self, now=None, *, by_staff=False, by_professional=False):
-        """Why this reservation may not be cancelled now, or None if it may.
+    def inside_notice(self, now):
+        """Whether `now` is closer to the start than the professional's notice: a patient may no
+        longer cancel online, and a cancel by the practice counts as late. Exactly the notice
+        before the start is still outside it."""
+        return self.start_time - now < self.notice_period
 
-        The patient may cancel a PENDING or CONFIRMED reservation whose start is at least the
-        notice period away: exactly 48 h before the start is still allowed, a second later is not.
-        The professional may cancel any of theirs that has not started, notice or not.
-        Staff may cancel any PENDING or CONFIRMED reservation at any time.
+    def cancel_refusal(self, now=None, role=Role.PATIENT):
+        """Why this reservation may not be cancelled now by someone in `role`, or None if it may.
+
+        The patient may cancel a PENDING or CONFIRMED reservation outside the notice: exactly
+        48 h before the start is still allowed, a second later is not. The professional may
+        cancel any of theirs that has not started, notice or not. Staff may cancel any PENDING or
+        CONFIRMED reservation at any time.
         """
         now = now or timezone.now()
         if self.status == Status.CANCELLED:
             return Refusal("already_cancelled", _("Already cancelled"))
-        if by_staff:
+        if role in (Role.STAFF, Role.SYSTEM):
             return None
         if self.end_time <= now:
             return Refusal("past", _("This session has already taken place"))
         if self.start_time <= now:
             return Refusal("in_progress", _("This session is in progress"))
-        if by_professional:
+        if role == Role.PROFESSIONAL:
             return None
-        if self.start_time - now < self.notice_period:
+        if self.inside_notice(now):
             hours = int(self.notice_period.total_seconds() // 3600)
             return Refusal(
                 "notice",
@@ -468,95 +477,105 @@ class Reservation(models.Model):
     def is_cancellable(self, now=None):
         return self.cancel_refusal(now) is None
 
-    def cancel(
-        self,
-        *,
-        by,
-        channel,
-        reason="",
-        now=None,
-        by_staff=False,
-        by_professional=False,
-        for_patient=False,
-        action="cancelled",
-    ):
+    @property
+    def moved_away(self):
+        """Cancelled because its patient moved it to another time (rescheduled_to)."""
+        return self.status == Status.CANCELLED and (
+            self.cancellation_reason == ReasonCode.RESCHEDULED
+        )
+
+    @property
+    def reason_text(self):
+        """The cancellation reason a person wrote; "" for a code the system wrote."""
+        return "" if self.cancellation_reason in ReasonCode.values else self.cancellation_reason
+
+    def cancel(self, *, by, reason="", now=None, for_patient=False, within=None):
         """Cancel, or say why not. Returns None on success, else a Refusal.
 
-        The patient cancels under the notice rule; the practice (staff, or the professional on
-        `by_professional`) is not bound by it, and a cancel of theirs inside the notice is
-        recorded as late: the practice's, or the patient's when made on their behalf
-        (`for_patient`: they called). The check is repeated inside one conditional UPDATE, so
-        two racing cancels (or a cancel racing the clock) leave exactly one cancellation: the
-        loser sees "already cancelled".
+        `by` (an Actor) decides the rules: the patient cancels under the notice; the practice (a
+        professional, or staff) is not bound by it, must give the reason the patient will read,
+        and a cancel of theirs inside the notice is recorded as late: the practice's, or the
+        patient's when made on their behalf (`for_patient`: they called). The check is repeated
+        inside one conditional UPDATE, so two racing cancels (or a cancel racing the clock) leave
+        exactly one cancellation: the loser sees "already cancelled".
         """
         now = now or timezone.now()
-        practice = by_staff or by_professional
-        refusal = self.cancel_refusal(now, by_staff=by_staff, by_professional=by_professional)
+        reason = clean_reason(reason)
+        refusal = self.cancel_refusal(now, by.role) or reason_refusal(by, reason)
         if refusal:
             return refusal
-        reason = clean_reason(reason)
         late = ""
-        declined = action == ReservationEvent.Action.DECLINED
-        # Turning down a request is not a late cancellation, whenever it happens.
-        if practice and not declined and self.start_time - now < self.notice_period:
+        if by.is_practice and self.inside_notice(now):
             late = Lateness.PATIENT if for_patient else Lateness.PRACTICE
-        with transaction.atomic():
-            rows = Reservation.objects.filter(pk=self.pk, status__in=ACTIVE_STATUSES)
-            if declined:
-                rows = rows.filter(status=Status.PENDING)
-            if by_professional:
-                rows = rows.filter(start_time__gt=now)
-            elif not by_staff:
-                rows = rows.filter(start_time__gte=now + self.notice_period)
-            old_status = self.status
-            updated = rows.update(
-                status=Status.CANCELLED,
-                cancelled_at=now,
-                cancelled_by=by,
-                cancellation_reason=reason,
-                late_cancellation=late,
+        rows = Reservation.objects.filter(pk=self.pk, status__in=ACTIVE_STATUSES)
+        if by.role == Role.PROFESSIONAL:
+            rows = rows.filter(start_time__gt=now)
+        elif by.role == Role.PATIENT:
+            rows = rows.filter(start_time__gte=now + self.notice_period)
+        action = ActionKind.CANCEL
+        with recording(action, by=by, at=now, reason=reason, within=within) as recorded:
+            done = self._write_cancel(
+                rows, recorded, ReservationEvent.Action.CANCELLED, reason, late, now
             )
-            if updated:
-                ReservationEvent.objects.create(
-                    reservation=self,
-                    action=action,
-                    from_status=old_status,
-                    to_status=Status.CANCELLED,
-                    actor=by,
-                    channel=channel,
-                    reason=reason,
-                    changes={"late_cancellation": late} if late else {},
-                    at=now,
-                )
-        if updated:
-            # What the UPDATE wrote; no need to read it back.
-            self.status, self.cancelled_at = Status.CANCELLED, now
-            self.cancelled_by, self.cancellation_reason = by, reason
-            self.late_cancellation = late
+        if done:
             return None
         self.refresh_from_db(
             fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason"]
         )
-        return self.cancel_refusal(
-            now, by_staff=by_staff, by_professional=by_professional
-        ) or Refusal("already_cancelled", _("Already cancelled"))
+        return self.cancel_refusal(now, by.role) or Refusal(
+            "already_cancelled", _("Already cancelled")
+        )
 
-    def decline(self, *, by, channel, reason, now=None):
-        """The professional turns down a PENDING request: cancelled, with the reason the patient
-        reads. Returns None, or a Refusal when it is no longer pending."""
+    def _write_cancel(self, rows, action, event_action, reason, late, now):
+        """The cancel itself: `rows` (this reservation, narrowed to the state the rule allows)
+        updated to CANCELLED, and its event logged. False when the row had changed meanwhile."""
+        old_status = self.status
+        by = action.by.user
+        updated = rows.update(
+            status=Status.CANCELLED,
+            cancelled_at=now,
+            cancelled_by=by,
+            cancellation_reason=reason,
+            late_cancellation=late,
+        )
+        if not updated:
+            return False
+        action.log(
+            ReservationEvent(
+                reservation=self,
+                action=event_action,
+                from_status=old_status,
+                to_status=Status.CANCELLED,
+                changes={"late_cancellation": late} if late else {},
+            ),
+            reason=reason,
+        )
+        # What the UPDATE wrote; no need to read it back.
+        self.status, self.cancelled_at = Status.CANCELLED, now
+        self.cancelled_by, self.cancellation_reason = by, reason
+        self.late_cancellation = late
+        return True
+
+    def decline(self, *, by, reason, now=None):
+        """The practice turns down a PENDING request: cancelled, with the reason the patient
+        reads (turning down a request is never a late cancellation). Returns None, or a Refusal
+        when it is no longer pending."""
+        now = now or timezone.now()
+        reason = clean_reason(reason)
         if self.status != Status.PENDING:
             return Refusal("not_pending", _("This request is no longer pending"))
-        return (
-            self.cancel(
-                by=by,
-                channel=channel,
-                reason=reason,
-                now=now,
-                by_staff=True,
-                action=ReservationEvent.Action.DECLINED,
+        refusal = reason_refusal(by, reason)
+        if refusal:
+            return refusal
+        rows = Reservation.objects.filter(pk=self.pk, status=Status.PENDING)
+        with recording(ActionKind.DECLINE, by=by, at=now, reason=reason) as action:
+            done = self._write_cancel(
+                rows, action, ReservationEvent.Action.DECLINED, reason, "", now
             )
-            or None
-        )
+        if done:
+            return None
+        self.refresh_from_db(fields=["status"])
+        return Refusal("not_pending", _("This request is no longer pending"))
 
     def attendance_refusal(self, now=None):
         """Why attendance cannot be recorded now, or None: only once a session has started,
@@ -572,27 +591,26 @@ class Reservation(models.Model):
             )
         return None
 
-    def record_attendance(self, attended, *, by, channel, now=None):
+    def record_attendance(self, attended, *, by, now=None):
         """Record whether the patient came ("Asistió" / "Ausente"), with an event each time.
         Returns None, or a Refusal."""
         now = now or timezone.now()
         refusal = self.attendance_refusal(now)
         if refusal:
             return refusal
-        with transaction.atomic():
+        with recording(ActionKind.ATTENDANCE, by=by, at=now) as action:
             old = Reservation.objects.select_for_update().get(pk=self.pk)
             if old.status == Status.CANCELLED:
                 return Refusal("cancelled", _("This session was cancelled"))
             Reservation.objects.filter(pk=self.pk).update(attended=attended)
-            ReservationEvent.objects.create(
-                reservation=self,
-                action=ReservationEvent.Action.ATTENDANCE,
-                from_status=old.status,
-                to_status=old.status,
-                actor=by,
-                channel=channel,
-                changes={"attended": [old.attended, attended]},
-                at=now,
+            action.log(
+                ReservationEvent(
+                    reservation=self,
+                    action=ReservationEvent.Action.ATTENDANCE,
+                    from_status=old.status,
+                    to_status=old.status,
+                    changes={"attended": [old.attended, attended]},
+                )
             )
         self.attended = attended
         return None
@@ -605,33 +623,12 @@ class Reservation(models.Model):
 
     def expire(self, now=None):
         """Cancel this request if its hold has lapsed and it is still pending (reason "expired",
-        by nobody, an event). Returns True when this call expired it; safe to call twice."""
+        by the system, an event). Returns True when this call expired it; safe to call twice."""
         now = now or timezone.now()
-        with transaction.atomic():
-            updated = (
-                Reservation.objects.overdue(now)
-                .filter(pk=self.pk)
-                .update(
-                    status=Status.CANCELLED,
-                    cancelled_at=now,
-                    cancelled_by=None,
-                    cancellation_reason=EXPIRED_REASON,
-                )
-            )
-            if updated:
-                ReservationEvent.objects.create(
-                    reservation=self,
-                    action=ReservationEvent.Action.EXPIRED,
-                    from_status=Status.PENDING,
-                    to_status=Status.CANCELLED,
-                    channel=Channel.SYSTEM,
-                    reason=EXPIRED_REASON,
-                    at=now,
-                )
-        if updated:
-            self.status, self.cancelled_at = Status.CANCELLED, now
-            self.cancelled_by, self.cancellation_reason = None, EXPIRED_REASON
-        return bool(updated)
+        code = ReasonCode.EXPIRED
+        rows = Reservation.objects.overdue(now).filter(pk=self.pk)
+        with recording(ActionKind.EXPIRE, by=Actor.system(), at=now, reason=code) as action:
+            return self._write_cancel(rows, action, ReservationEvent.Action.EXPIRED, code, "", now)
 
     @classmethod
     def expire_overdue(cls, now, **filters):
@@ -639,30 +636,32 @@ class Reservation(models.Model):
         their time): a late worker never blocks a slot. Returns how many."""
         return sum(r.expire(now) for r in cls.objects.overdue(now).filter(**filters))
 
-    def confirm(self, *, by, channel, now=None):
+    def confirm(self, *, by, now=None, within=None):
         """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed.
         Returns True when this call confirmed it."""
         now = now or timezone.now()
-        with transaction.atomic():
+        with recording(ActionKind.CONFIRM, by=by, at=now, within=within) as action:
             updated = (
                 Reservation.objects.filter(pk=self.pk, status=Status.PENDING, end_time__gt=now)
                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
                 .update(status=Status.CONFIRMED, expires_at=None)
             )
             if updated:
-                ReservationEvent.objects.create(
-                    reservation=self,
-                    action=ReservationEvent.Action.CONFIRMED,
-                    from_status=Status.PENDING,
-                    to_status=Status.CONFIRMED,
-                    actor=by,
-                    channel=channel,
-                    at=now,
+                action.log(
+                    ReservationEvent(
+                        reservation=self,
+                        action=ReservationEvent.Action.CONFIRMED,
+                        from_status=Status.PENDING,
+                        to_status=Status.CONFIRMED,
+                    )
                 )
-        self.refresh_from_db(fields=["status"])
+        if updated:
+            self.status, self.expires_at = Status.CONFIRMED, None
+        else:
+            self.refresh_from_db(fields=["status", "expires_at"])
         return bool(updated)
 
-    def change(self, fields, *, by, channel, now=None):
+    def change(self, fields, *, by, now=None, within=None, kind=ActionKind.CHANGE):
         """Write `fields`, as set on this instance, and record one event: "rescheduled" when the
         times are among them, else "changed", with the old and new values.
 
@@ -674,33 +673,44 @@ class Reservation(models.Model):
         fields = [name for name in fields if name in writable]
         if not fields:
             return
+        now = now or timezone.now()
         try:
-            with transaction.atomic():
+            with recording(kind, by=by, at=now, within=within) as action:
                 old = Reservation.objects.select_for_update().get(pk=self.pk)
                 self.save(update_fields=fields)
-                action = (
+                event_action = (
                     ReservationEvent.Action.RESCHEDULED
                     if {"start_time", "end_time"} & set(fields)
                     else ReservationEvent.Action.CHANGED
                 )
-                ReservationEvent.objects.create(
-                    reservation=self,
-                    action=action,
-                    from_status=old.status,
-                    to_status=old.status,
-                    actor=by,
-                    channel=channel,
-                    changes={
-                        name: [_jsonable(getattr(old, attname)), _jsonable(getattr(self, attname))]
-                        for name in fields
-                        for attname in [self._meta.get_field(name).attname]
-                    },
-                    at=now or timezone.now(),
+                action.log(
+                    ReservationEvent(
+                        reservation=self,
+                        action=event_action,
+                        from_status=old.status,
+                        to_status=old.status,
+                        changes={
+                            name: [
+                                _jsonable(getattr(old, attname)),
+                                _jsonable(getattr(self, attname)),
+                            ]
+                            for name in fields
+                            for attname in [self._meta.get_field(name).attname]
+                        },
+                    )
                 )
         except IntegrityError as exc:
             if is_overlap_error(exc):
                 raise ValidationError(OVERLAP_MESSAGE, code="overlap") from exc
             raise
+
+
+def reason_refusal(by, reason):
+    """The practice says why it cancels or declines: the patient reads it. (The patient may give
+    a reason or not; the system writes a code.)"""
+    if by.is_practice and not reason:
+        return Refusal("reason_required", _("Write the reason: the patient will read it."))
+    return None
 
 
 PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled", "declined", "expired")
@@ -713,8 +723,37 @@ def _jsonable(value):
     return str(value) if value is not None else None
 
 
-class ReservationEvent(models.Model):
-    """Append-only record of what happened to a reservation: who, when, through which door."""
+class Event(models.Model):
+    """What every record of an action has: who, through which door, when, why, and the id of the
+    action (reservations.actions.Action) it was part of. Written by Action.log only."""
+
+    action_id = models.UUIDField(_("action"), db_index=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    # For edits: {"field": [old, new]} of what changed (times as ISO 8601 UTC).
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def reason_text(self):
+        """The reason a person wrote; "" for a code the system wrote."""
+        return "" if self.reason in ReasonCode.values else self.reason
+
+
+class ReservationEvent(Event):
+    """Append-only record of what happened to a reservation. `action` says what happened to this
+    session; `action_id` groups it with the rest of what the same action did."""
 
     class Action(models.TextChoices):
         CREATED = "created", _("Created")
@@ -735,19 +774,6 @@ class ReservationEvent(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     from_status = models.CharField(_("from"), max_length=16, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=16, choices=Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    reason = models.TextField(_("reason"), blank=True)
-    # For edits: {"field": [old, new]} of what staff changed (times as ISO 8601 UTC).
-    changes = models.JSONField(_("changes"), default=dict, blank=True)
-    at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:
         verbose_name = _("reservation event")

@@ -14,15 +14,12 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from reservations.models import Refusal, Reservation, Status
+from reservations.actions import ActionKind, Actor, recording
+from reservations.models import ReasonCode, Refusal, Reservation, Status
 from reservations.tasks import schedule_expiry
 
 from .models import WorkingHours
 from .slots import slot_at
-
-# The cancellation reason of a session the patient moved to another time (the new one links
-# back to it with rescheduled_from).
-RESCHEDULED_REASON = "rescheduled"
 
 UNAVAILABLE = _("That time is no longer available.")
 
@@ -138,9 +135,9 @@ class _Refused(Exception):
 
 
 def request_booking(patient, professional, start_time, modality, *, now, channel):
-    """Book `start_time` with `professional` for `patient`: PENDING (holding the slot until
-    Reservation.pending_expiry) when the professional approves bookings, CONFIRMED otherwise.
-    Returns the Reservation, or a Refusal."""
+    """Book `start_time` with `professional` for `patient`, who books it themself through
+    `channel`: PENDING (holding the slot until Reservation.pending_expiry) when the professional
+    approves bookings, CONFIRMED otherwise. Returns the Reservation, or a Refusal."""
     if bookable_professional(patient, professional.pk) is None:
         return Refusal("not_bookable", _("You cannot book this professional online."))
     try:
@@ -152,7 +149,7 @@ def request_booking(patient, professional, start_time, modality, *, now, channel
             # No full_clean(): _prepare has just checked the time against every session in this
             # transaction, and the fields come from the slot. The database's guard decides races.
             try:
-                reservation.insert(by=patient, channel=channel)
+                reservation.insert(by=Actor.patient(patient, channel))
             except ValidationError as exc:
                 # Another patient won the time since the slots were computed.
                 raise _Refused(unavailable()) from exc
@@ -167,32 +164,33 @@ def reschedule_refusal(reservation, now):
     return reservation.cancel_refusal(now)
 
 
-def reschedule(reservation, start_time, modality=None, *, by, channel, now):
-    """Move the patient's `reservation` to another free slot of the same professional, in one
-    transaction: the new reservation (PENDING or CONFIRMED as for a booking, rescheduled_from the
-    old one, its "created" event saying so) and the old one cancelled by the patient with reason
-    "rescheduled". Either both happen or neither. `modality` None keeps the session's when the
-    new time offers it. Returns the new Reservation, or a Refusal (the old one unchanged)."""
+def reschedule(reservation, start_time, modality=None, *, by, now):
+    """The patient (`by`, an Actor) moves their `reservation` to another free slot of the same
+    professional, as one action: the new reservation (PENDING or CONFIRMED as for a booking,
+    rescheduled_from the old one, its "created" event saying so) and the old one cancelled with
+    ReasonCode.RESCHEDULED. Either both happen or neither. `modality` None keeps the session's
+    when the new time offers it. Returns the new Reservation, or a Refusal (the old one
+    unchanged)."""
     refusal = reschedule_refusal(reservation, now)
     if refusal:
         return refusal
     patient, professional = reservation.client, reservation.professional
     try:
-        with transaction.atomic():
+        with recording(ActionKind.RESCHEDULE, by=by, at=now) as action:
             slot, modality, refusal = _prepare(
                 patient, professional, start_time, modality, now, moving=reservation
             )
             if refusal:
                 raise _Refused(refusal)
             # The old one goes first, so the new time may overlap it (moved by half an hour).
-            refusal = reservation.cancel(by=by, channel=channel, reason=RESCHEDULED_REASON, now=now)
+            refusal = reservation.cancel(
+                by=by, reason=ReasonCode.RESCHEDULED, now=now, within=action
+            )
             if refusal:
                 raise _Refused(refusal)
             new = _new_reservation(patient, professional, slot, modality, now, moving=reservation)
             try:  # checked as a booking is (request_booking)
-                new.insert(
-                    by=by, channel=channel, changes={"rescheduled_from": str(reservation.pk)}
-                )
+                new.insert(by=by, changes={"rescheduled_from": str(reservation.pk)}, within=action)
             except ValidationError as exc:
                 raise _Refused(unavailable()) from exc
             schedule_expiry(new)

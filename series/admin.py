@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from reservations.actions import Actor
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
-from reservations.models import Channel, Reservation
+from reservations.models import Reservation
 
 from . import texts
 from .forms import FORM_FIELDS, MoveForm
@@ -126,7 +127,7 @@ class SeriesAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("patient"), ordering="client__last_name")
     def patient_name(self, obj):
-        return obj.client.get_full_name() or obj.client.email
+        return obj.client.name
 
     @admin.display(description=_("professional"))
     def professional_name(self, obj):
@@ -208,8 +209,7 @@ class SeriesAdmin(admin.ModelAdmin):
                     try:
                         series = create_series(
                             **fields,
-                            by=request.user,
-                            channel=Channel.ADMIN,
+                            by=Actor.staff(request.user),
                             skip_clashes=seen if skip else False,
                         )
                     except SeriesClash as exc:
@@ -258,16 +258,18 @@ class SeriesAdmin(admin.ModelAdmin):
 
     def cancel_from_view(self, request, object_id):
         series, index, choices, now = self._series_and_index(request, object_id)
+        error = None
         if request.method == "POST":
             result = series.cancel_from(
                 index,
-                by=request.user,
+                by=Actor.staff(request.user),
                 reason=request.POST.get("reason", ""),
-                channel=Channel.ADMIN,
                 now=now,
             )
-            self.message_user(request, texts.cancelled(len(result.cancelled)), messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:series_series_change", args=[series.pk]))
+            if result.refusal is None:
+                self.message_user(request, texts.cancelled(len(result.cancelled)), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:series_series_change", args=[series.pk]))
+            error = str(result.refusal)
         return self._render(
             request,
             "cancel_from.html",
@@ -278,6 +280,7 @@ class SeriesAdmin(admin.ModelAdmin):
                 "choices": choices,
                 "index": index,
                 "sessions": [o.reservation for o in series.upcoming_from(index, now)],
+                "error": error,
             },
         )
 
@@ -307,9 +310,8 @@ class SeriesAdmin(admin.ModelAdmin):
                             index,
                             weekday,
                             local_time,
-                            by=request.user,
+                            by=Actor.staff(request.user),
                             now=now,
-                            channel=Channel.ADMIN,
                             skip_clashes=seen if skip else False,
                             minutes=minutes,
                         )

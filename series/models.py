@@ -25,14 +25,16 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from reservations.actions import ActionKind, Actor, recording
 from reservations.models import (
     ACTIVE_STATUSES,
     OVERLAP_MESSAGE,
-    Channel,
+    Event,
     Modality,
     Reservation,
     Status,
     clean_reason,
+    reason_refusal,
 )
 from scheduling.models import Weekday
 
@@ -226,16 +228,16 @@ class Series(models.Model):
 
     # Sessions
 
-    def book_planned(self, planned, *, by, channel, consented_by, action=None):
-        """Write one planned session, or record its skip when it clashes. Returns the reservation,
-        or None when skipped. Raises ValidationError when the database finds an overlap the plan
-        did not (someone booked the time meanwhile)."""
+    def book_planned(self, planned, *, action, consented_by):
+        """Write one planned session as part of `action`, or record its skip when it clashes.
+        Returns the reservation, or None when skipped. Raises ValidationError when the database
+        finds an overlap the plan did not (someone booked the time meanwhile)."""
         if planned.clashes:
-            self.record_skip(planned, consented_by=consented_by, action=action)
+            self.record_skip(planned, consented_by=consented_by)
             return None
         reservation = Reservation.book(
-            by=by,
-            channel=channel,
+            by=action.by,
+            within=action,
             client=self.client,
             professional=self.professional,
             start_time=planned.start,
@@ -246,13 +248,14 @@ class Series(models.Model):
         Occurrence.objects.create(series=self, reservation=reservation, index=planned.index)
         return reservation
 
-    def record_skip(self, planned, *, consented_by, action=None, reason=None):
+    def record_skip(self, planned, *, consented_by, kind=None, reason=None):
+        """Record that this planned date was left out (not created, or not moved: `kind`)."""
         return SkippedOccurrence.objects.create(
             series=self,
             index=planned.index,
             start=planned.start,
             end=planned.end,
-            action=action or SkippedOccurrence.Action.CREATE,
+            action=kind or SkippedOccurrence.Action.CREATE,
             reason=reason or "\n".join(str(c) for c in planned.clashes),
             consented_by=consented_by,
         )
@@ -266,7 +269,7 @@ class Series(models.Model):
         as having agreed, for staff to review. Returns how many sessions it created.
         """
         now = now or timezone.now()
-        with transaction.atomic():
+        with recording(ActionKind.SERIES_EXTEND, by=Actor.system(), at=now) as action:
             series = Series.objects.select_for_update().get(pk=self.pk)
             if not series.active:
                 return 0
@@ -280,9 +283,7 @@ class Series(models.Model):
                 try:
                     with transaction.atomic():
                         created += bool(
-                            series.book_planned(
-                                planned, by=None, channel=Channel.SYSTEM, consented_by=None
-                            )
+                            series.book_planned(planned, action=action, consented_by=None)
                         )
                 except ValidationError as exc:
                     if not is_overlap(exc):
@@ -313,50 +314,32 @@ class Series(models.Model):
             raise ValueError("This reservation is not a session of this series.")
         return occurrence.index
 
-    def cancel_from(
-        self,
-        start,
-        *,
-        by,
-        reason="",
-        now=None,
-        channel=Channel.ADMIN,
-        by_professional=False,
-        for_patient=False,
-    ):
+    def cancel_from(self, start, *, by, reason="", now=None, for_patient=False):
         """Cancel this session and all later ones, and end the series (the worker creates no
-        more). `start`: an index or a reservation of the series. Staff cancel; on
-        `by_professional`, the professional (each through Reservation.cancel, with its event and
-        lateness). Sessions already started are left as they are. Returns a CancelResult."""
+        more), as one action. `start`: an index or a reservation of the series. `by` (an Actor:
+        staff, or the professional) says why, as any cancel by the practice does; each session is
+        cancelled through Reservation.cancel, with its event and lateness. Sessions already
+        started are left as they are. Returns a CancelResult."""
         now = now or timezone.now()
         index = self.index_of(start)
         reason = clean_reason(reason)
+        refusal = reason_refusal(by, reason)
+        if refusal:
+            return CancelResult(refusal=refusal)
         result = CancelResult()
-        with transaction.atomic():
+        with recording(ActionKind.SERIES_CANCEL, by=by, at=now, reason=reason) as action:
             series = Series.objects.select_for_update().get(pk=self.pk)
             for occurrence in series.upcoming_from(index, now):
                 r = occurrence.reservation
                 refusal = r.cancel(
-                    by=by,
-                    channel=channel,
-                    reason=reason,
-                    now=now,
-                    by_staff=not by_professional,
-                    by_professional=by_professional,
-                    for_patient=for_patient,
+                    by=by, reason=reason, now=now, for_patient=for_patient, within=action
                 )
                 (result.refused if refusal else result.cancelled).append((r, refusal))
             if series.active:
-                series.ended_at, series.ended_by, series.end_reason = now, by, reason
+                series.ended_at, series.ended_by, series.end_reason = now, by.user, reason
                 series.save(update_fields=["ended_at", "ended_by", "end_reason"])
-            SeriesEvent.objects.create(
-                series=series,
-                action=SeriesEvent.Action.ENDED,
-                from_index=index,
-                actor=by,
-                channel=channel,
-                reason=reason,
-                at=now,
+            action.log(
+                SeriesEvent(series=series, action=SeriesEvent.Action.ENDED, from_index=index)
             )
         self.ended_at, self.ended_by, self.end_reason = series.ended_at, series.ended_by, reason
         return result
@@ -390,16 +373,7 @@ class Series(models.Model):
         return moved, list(zip(occurrences, plan, strict=True))
 
     def move_from(
-        self,
-        start,
-        weekday,
-        local_time,
-        *,
-        by,
-        now=None,
-        channel=Channel.ADMIN,
-        skip_clashes=False,
-        minutes=None,
+        self, start, weekday, local_time, *, by, now=None, skip_clashes=False, minutes=None
     ):
         """Change the time of this session and all later ones (and of those the worker will
         create). Each moved session is checked; if any clashes and the clashes were not agreed to
@@ -409,7 +383,7 @@ class Series(models.Model):
         now = now or timezone.now()
         index = self.index_of(start)
         try:
-            with transaction.atomic():
+            with recording(ActionKind.SERIES_MOVE, by=by, at=now) as action:
                 series = Series.objects.select_for_update().get(pk=self.pk)
                 if not series.active:
                     raise ValidationError(_("This series has ended."), code="ended")
@@ -421,12 +395,12 @@ class Series(models.Model):
                 for occurrence, planned in pairs:
                     if planned.clashes:
                         series.record_skip(
-                            planned, consented_by=by, action=SkippedOccurrence.Action.MOVE
+                            planned, consented_by=by.user, kind=SkippedOccurrence.Action.MOVE
                         )
                         continue
                     r = occurrence.reservation
                     r.start_time, r.end_time = planned.start, planned.end
-                    r.change(["start_time", "end_time"], by=by, channel=channel, now=now)
+                    r.change(["start_time", "end_time"], by=by, now=now, within=action)
                     done.append(r)
                 changes = {
                     "weekday": [series.weekday, moved.weekday],
@@ -436,14 +410,13 @@ class Series(models.Model):
                 for name in RULE_FIELDS:
                     setattr(series, name, getattr(moved, name))
                 series.save(update_fields=RULE_FIELDS)
-                SeriesEvent.objects.create(
-                    series=series,
-                    action=SeriesEvent.Action.MOVED,
-                    from_index=index,
-                    actor=by,
-                    channel=channel,
-                    changes=changes,
-                    at=now,
+                action.log(
+                    SeriesEvent(
+                        series=series,
+                        action=SeriesEvent.Action.MOVED,
+                        from_index=index,
+                        changes=changes,
+                    )
                 )
         except SeriesClash:
             raise
@@ -462,10 +435,12 @@ class Series(models.Model):
 @dataclass
 class CancelResult:
     """What "cancel this and later" did: [(reservation, None)] cancelled, [(reservation,
-    Refusal)] left as they were (cancelled by someone else meanwhile)."""
+    Refusal)] left as they were (cancelled by someone else meanwhile); or, with `refusal`,
+    nothing at all (no reason given)."""
 
     cancelled: list = field(default_factory=list)
     refused: list = field(default_factory=list)
+    refusal: object = None
 
 
 class Occurrence(models.Model):
@@ -538,9 +513,9 @@ class SkippedOccurrence(models.Model):
         return f"{self.series} · #{self.index + 1} · {self.get_action_display()}"
 
 
-class SeriesEvent(models.Model):
+class SeriesEvent(Event):
     """Append-only record of what happened to a series: created, moved from a session on, ended.
-    Each session's own story is in its reservation's events."""
+    Each session's own story is in its reservation's events, under the same action id."""
 
     class Action(models.TextChoices):
         CREATED = "created", _("Created")
@@ -552,18 +527,6 @@ class SeriesEvent(models.Model):
     )
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     from_index = models.PositiveIntegerField(_("from session number"), null=True, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    reason = models.TextField(_("reason"), blank=True)
-    changes = models.JSONField(_("changes"), default=dict, blank=True)
-    at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:
         verbose_name = _("series event")

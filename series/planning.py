@@ -46,7 +46,7 @@ class Clash:
             }
         if self.kind == ClashKind.PROFESSIONAL:
             return gettext("The professional's session with %(patient)s, %(when)s") % {
-                "patient": self.obj.client.get_full_name() or self.obj.client.email,
+                "patient": self.obj.client.name,
                 "when": when,
             }
         if self.kind == ClashKind.TIME_OFF:

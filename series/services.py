@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from reservations.actions import ActionKind, recording
 from reservations.models import Reservation
 
 from .models import Series, SeriesEvent
@@ -21,8 +22,9 @@ def preview_series(*, now=None, **fields):
     return series, plan_occurrences(series, 0, series.due_count(0, now), now)
 
 
-def create_series(*, by, channel, skip_clashes=False, now=None, **fields):
-    """Save a series and its sessions up to the horizon (SERIES_HORIZON_WEEKS), CONFIRMED.
+def create_series(*, by, skip_clashes=False, now=None, **fields):
+    """Save a series and its sessions up to the horizon (SERIES_HORIZON_WEEKS), CONFIRMED, as
+    one action of `by` (an Actor: staff, or the professional).
 
     Every date is checked first. When any clashes, nothing is saved (SeriesClash, with the plan)
     unless `skip_clashes` agrees: True skips whatever clashes now; a set of indexes skips those
@@ -32,9 +34,9 @@ def create_series(*, by, channel, skip_clashes=False, now=None, **fields):
     """
     now = now or timezone.now()
     series, _ = preview_series(now=now, **fields)
-    series.created_by = by
+    series.created_by = by.user
     try:
-        with transaction.atomic():
+        with recording(ActionKind.SERIES_CREATE, by=by, at=now) as action:
             # Lapsed requests give their time to whoever books it (as a patient's booking does).
             Reservation.expire_overdue(now, professional_id=series.professional_id)
             Reservation.expire_overdue(now, client_id=series.client_id)
@@ -43,16 +45,15 @@ def create_series(*, by, channel, skip_clashes=False, now=None, **fields):
                 raise SeriesClash(plan)
             series.created_at = now
             series.save(force_insert=True)
-            SeriesEvent.objects.create(
-                series=series,
-                action=SeriesEvent.Action.CREATED,
-                actor=by,
-                channel=channel,
-                changes={"skipped": [p.index for p in plan if p.clashes]},
-                at=now,
+            action.log(
+                SeriesEvent(
+                    series=series,
+                    action=SeriesEvent.Action.CREATED,
+                    changes={"skipped": [p.index for p in plan if p.clashes]},
+                )
             )
             for planned in plan:
-                series.book_planned(planned, by=by, channel=channel, consented_by=by)
+                series.book_planned(planned, action=action, consented_by=by.user)
     except ValidationError as exc:
         if isinstance(exc, SeriesClash) or not is_overlap(exc):
             raise

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 
 from .conftest import NOW
@@ -129,7 +130,7 @@ def test_reservations_cannot_be_deleted(admin_client, booked):
 
 
 def test_the_change_page_shows_the_event_log(admin_client, booked, staff):
-    booked[0].confirm(by=staff, channel="admin")
+    booked[0].confirm(by=Actor.staff(staff))
     r = admin_client.get(f"{CHANGELIST}{booked[0].pk}/change/")
     assert r.status_code == 200
     assert "Confirmado" in r.content.decode()

@@ -502,8 +502,11 @@ def test_settings_saves_and_records_the_change(pro, professional):
         "address": "",
         "video_url": "",
         "cancellation_notice_hours": "24",
+        "reminder_hours": "24",
+        "booking_emails": "on",
     }
-    response = post(pro, "/agenda/settings/", **data)  # requires_approval unticked: False
+    # requires_approval and daily_summary unticked: False.
+    response = post(pro, "/agenda/settings/", **data)
     assert response.status_code == 302 and response["Location"] == "/agenda/settings/"
     profile = ProfessionalProfile.objects.get(user=professional)
     assert profile.specialty == "Psicología clínica"
@@ -531,5 +534,11 @@ def test_settings_refuses_a_notice_out_of_range(pro, professional, hours):
 
 def test_settings_accepts_the_bounds(pro, professional):
     for hours in (0, 168):
-        post(pro, "/agenda/settings/", display_name="X", cancellation_notice_hours=str(hours))
+        post(
+            pro,
+            "/agenda/settings/",
+            display_name="X",
+            cancellation_notice_hours=str(hours),
+            reminder_hours="24",
+        )
         assert ProfessionalProfile.objects.get(user=professional).cancellation_notice_hours == hours

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ProfessionalProfile
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 from series.models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 from series.services import create_series
@@ -340,8 +341,7 @@ def series(form, patient, professional):
         minutes=45,
         session_modality="Virtual",
         starts_on=date(2026, 3, 10),
-        by=professional,
-        channel="agenda",
+        by=Actor.professional(professional),
     )
 
 

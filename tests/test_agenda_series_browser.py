@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
+from reservations.actions import Actor
 from series.models import Series, SkippedOccurrence
 
 from .browser import enter, screenshot
@@ -120,8 +121,7 @@ def test_the_series_pages_pass_axe(browser, live_server, patient, other_patient,
         minutes=45,
         session_modality="Virtual",
         starts_on=first,
-        by=professional,
-        channel="agenda",
+        by=Actor.professional(professional),
     )
     session = series.occurrences.get(index=1).reservation
     context = browser.new_context(viewport=DESKTOP, locale="es-AR", bypass_csp=True)

@@ -172,7 +172,7 @@ def test_access_matrix(
     elif action == "get":
         r = client.get(f"/api/reservations/{reservation.pk}")
     else:
-        r = client.delete(f"/api/reservations/{reservation.pk}")
+        r = client.delete(f"/api/reservations/{reservation.pk}?reason=Viaje")
 
     body = assert_envelope(r, expected)
     if expected != 200:
@@ -381,12 +381,26 @@ def test_staff_cancel_anyones_within_the_notice_and_it_is_recorded_as_staff(
     patient, staff, make_reservation, frozen_now
 ):
     reservation = make_reservation(patient, NOW + timedelta(hours=2))
-    body = assert_envelope(bearer_client(staff).delete(f"/api/reservations/{reservation.pk}"), 200)
+    url = f"/api/reservations/{reservation.pk}?reason=Enfermedad"
+    body = assert_envelope(bearer_client(staff).delete(url), 200)
     assert body["data"][0]["status"] == "CANCELLED"
     reservation.refresh_from_db()
-    assert reservation.cancelled_by == staff
+    assert (reservation.cancelled_by, reservation.cancellation_reason) == (staff, "Enfermedad")
     event = reservation.events.get()
     assert (event.actor, event.channel) == (staff, "api")
+
+
+@pytest.mark.parametrize("reason", ["", "%20%20"])
+def test_staff_cancel_without_a_reason_is_refused_and_changes_nothing(
+    patient, staff, make_reservation, frozen_now, reason
+):
+    # The practice says why it cancels, through every door: the patient reads it.
+    reservation = make_reservation(patient, NOW + timedelta(days=7))
+    before = snapshot(reservation)
+    r = bearer_client(staff).delete(f"/api/reservations/{reservation.pk}?reason={reason}")
+    body = assert_envelope(r, 422)
+    assert body["message"] == "Escribí el motivo: lo va a leer el paciente."
+    assert snapshot(reservation) == before
 
 
 def test_the_professional_cannot_cancel_their_patients_reservation(

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ProfessionalProfile
+from reservations.actions import Actor
 from reservations.models import Reservation
 
 from .conftest import NOW, make_user
@@ -92,7 +93,7 @@ def test_a_cancelled_session_has_no_link_even_inside_the_window(
     # Cancelled by staff while in progress: the cancel's own answer no longer carries it.
     running = make_reservation(patient, NOW - timedelta(minutes=10), minutes=60)
     assert get_one(patient, running)["join_url"] == ROOM
-    r = session_client(staff).delete(f"/api/reservations/{running.pk}")
+    r = session_client(staff).delete(f"/api/reservations/{running.pk}?reason=Corte%20de%20luz")
     assert r.status_code == 200, r.content
     (data,) = r.json()["data"]
     assert (data["status"], data["join_url"]) == ("CANCELLED", None)
@@ -243,9 +244,9 @@ def test_a_late_cancel_says_whose_side_it_was(patient, staff, make_reservation, 
     on_time = make_reservation(patient, NOW + timedelta(days=3))
     for_patient = make_reservation(patient, NOW + timedelta(hours=5))
     by_practice = make_reservation(patient, NOW + timedelta(hours=8))
-    on_time.cancel(by=staff, channel="admin", by_staff=True, for_patient=True)
-    for_patient.cancel(by=staff, channel="admin", by_staff=True, for_patient=True)
-    by_practice.cancel(by=staff, channel="admin", by_staff=True)
+    on_time.cancel(by=Actor.staff(staff), reason="Llamó", for_patient=True)
+    for_patient.cancel(by=Actor.staff(staff), reason="Llamó", for_patient=True)
+    by_practice.cancel(by=Actor.staff(staff), reason="Feriado")
     seen = {r.pk: get_one(patient, r) for r in (on_time, for_patient, by_practice)}
     assert [seen[r.pk]["late_cancellation"] for r in (on_time, for_patient, by_practice)] == [
         None,

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from reservations.actions import Actor
 from reservations.models import Channel, Reservation, ReservationEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -26,7 +27,7 @@ def _url(name):
 def test_a_backup_restores_every_reservation_and_event(patient, make_reservation, tmp_path):
     now = timezone.now()
     made = [make_reservation(patient, now + timedelta(days=i + 3)) for i in range(5)]
-    made[0].cancel(by=patient, channel=Channel.PAGE, reason="viaje")
+    made[0].cancel(by=Actor.patient(patient, Channel.PAGE), reason="viaje")
     expected = (Reservation.objects.count(), ReservationEvent.objects.count())
 
     env = {**os.environ, "DATABASE_URL": _url(settings.DATABASES["default"]["NAME"])}

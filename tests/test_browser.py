@@ -9,6 +9,7 @@ after a reload the cancelled session is in the history. tests/test_patient_page_
 what each session says (join link, address, contact) at a desktop's and a phone's width."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -574,6 +575,7 @@ def make_showcase(patient, professional, staff, make_reservation):
             to_status=status,
             actor=staff,
             channel="admin",
+            action_id=uuid.uuid4(),
             at=at(days, 11, 20),
         )
     return turns

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from reservations.actions import Actor
 from reservations.models import Channel, Reservation
 
 from .browser import ConsoleErrors, enter, screenshot
@@ -25,8 +26,7 @@ VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, 
 def session(patient, professional):
     start = timezone.now().replace(second=0, microsecond=0) + timedelta(days=3)
     return Reservation.book(
-        by=patient,
-        channel=Channel.PAGE,
+        by=Actor.patient(patient, Channel.PAGE),
         client=patient,
         professional=professional,
         start_time=start,

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from portal.views import FEED_RATE
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +13,8 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from calendars.models import FeedToken
+from portal.views import FEED_RATE
+from reservations.actions import Actor
 from reservations.models import Channel, Reservation
 
 from .conftest import NOW, make_user
@@ -26,8 +27,7 @@ BUENOS_AIRES = "America/Argentina/Buenos_Aires"
 def book(patient, professional, start, minutes=45, **fields):
     """Through the model, as the pages book: the reservation and its "created" event."""
     return Reservation.book(
-        by=patient,
-        channel=Channel.PAGE,
+        by=Actor.patient(patient, Channel.PAGE),
         client=patient,
         professional=professional,
         start_time=start,
@@ -66,7 +66,7 @@ def test_a_new_booking_shows_then_its_cancel_then_it_drops_out(patient, professi
     assert start.hour == 12  # 15:00 UTC is noon in Buenos Aires
     assert event.decoded("DTEND") == session.end_time
 
-    assert session.cancel(by=patient, channel=Channel.PAGE) is None
+    assert session.cancel(by=Actor.patient(patient, Channel.PAGE)) is None
     cancelled = events(read(client.get(url)))[f"{session.pk}@turnos"]
     assert cancelled["STATUS"] == "CANCELLED"
     assert cancelled["SEQUENCE"] == 1  # one change a calendar must show: the same UID, newer
@@ -82,7 +82,7 @@ def test_a_moved_session_keeps_its_uid_with_a_higher_sequence(patient, professio
     session = book(patient, professional, NOW + timedelta(days=3))
     session.start_time += timedelta(hours=2)
     session.end_time += timedelta(hours=2)
-    session.change(["start_time", "end_time"], by=professional, channel=Channel.AGENDA)
+    session.change(["start_time", "end_time"], by=Actor.professional(professional))
     [event] = events(read(Client().get(feed_url(patient)))).values()
     assert event["UID"] == f"{session.pk}@turnos"
     assert event["SEQUENCE"] == 1
@@ -122,7 +122,7 @@ def test_a_repeated_request_gets_304_until_something_changes(patient, profession
     assert again.status_code == 304
     assert again.content == b""
 
-    session.confirm(by=professional, channel=Channel.AGENDA)
+    session.confirm(by=Actor.professional(professional))
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed["ETag"] != etag
@@ -231,7 +231,7 @@ def test_the_same_queries_for_5_and_50_sessions(professional, as_professional, f
         for i in range(sessions):
             session = book(patient, professional, NOW + timedelta(days=sessions, hours=i))
             if i % 3 == 0:
-                session.cancel(by=patient, channel=Channel.PAGE)
+                session.cancel(by=Actor.patient(patient, Channel.PAGE))
         url = feed_url(professional if as_professional else patient)
         with CaptureQueriesContext(connection) as queries:
             calendar = read(Client().get(url))
@@ -301,5 +301,5 @@ def test_the_sessions_page_offers_it_while_it_is_ahead(patient, professional, fr
     link = f'href="/reservations/{ahead.pk}/calendar.ics" download'
     assert link in client.get(f"/reservations/{ahead.pk}/").content.decode()
     assert "calendar.ics" not in client.get(f"/reservations/{past.pk}/").content.decode()
-    ahead.cancel(by=patient, channel=Channel.PAGE)
+    ahead.cancel(by=Actor.patient(patient, Channel.PAGE))
     assert "calendar.ics" not in client.get(f"/reservations/{ahead.pk}/").content.decode()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.models import ProfessionalProfile
+from reservations.actions import Actor
 from reservations.models import Channel, Reservation, ReservationEvent
 
 from .conftest import NOW
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_it_allows_cancelling_exactly_at_the_notice_boundary(patient, make_reservation):
     r = make_reservation(patient, NOW + timedelta(hours=48))
     assert r.cancel_refusal(NOW) is None
-    assert r.cancel(by=patient, channel=Channel.PAGE, now=NOW) is None
+    assert r.cancel(by=Actor.patient(patient, Channel.PAGE), now=NOW) is None
     r.refresh_from_db()
     assert r.status == "CANCELLED"
     assert r.cancelled_at == NOW
@@ -24,7 +25,7 @@ def test_it_allows_cancelling_exactly_at_the_notice_boundary(patient, make_reser
 
 def test_it_refuses_one_second_inside_the_notice_period(patient, make_reservation):
     r = make_reservation(patient, NOW + timedelta(hours=48) - timedelta(seconds=1))
-    refusal = r.cancel(by=patient, channel=Channel.PAGE, now=NOW)
+    refusal = r.cancel(by=Actor.patient(patient, Channel.PAGE), now=NOW)
     assert refusal.code == "notice"
     assert "48 h" in str(refusal)
     r.refresh_from_db()
@@ -61,19 +62,19 @@ def test_it_refuses_past_and_in_progress_sessions(patient, make_reservation):
 
 def test_it_refuses_an_already_cancelled_reservation(patient, make_reservation):
     r = make_reservation(patient, NOW + timedelta(days=5), status="CANCELLED")
-    assert r.cancel(by=patient, channel=Channel.PAGE, now=NOW).code == "already_cancelled"
+    assert r.cancel(by=Actor.patient(patient, Channel.PAGE), now=NOW).code == "already_cancelled"
 
 
 def test_pending_reservations_can_be_cancelled(patient, make_reservation):
     r = make_reservation(patient, NOW + timedelta(days=5), status="PENDING")
-    assert r.cancel(by=patient, channel=Channel.PAGE, now=NOW) is None
+    assert r.cancel(by=Actor.patient(patient, Channel.PAGE), now=NOW) is None
 
 
 def test_staff_may_cancel_inside_the_notice_period_and_the_record_says_so(
     patient, staff, make_reservation
 ):
     r = make_reservation(patient, NOW + timedelta(hours=2))
-    assert r.cancel(by=staff, channel=Channel.ADMIN, now=NOW, by_staff=True) is None
+    assert r.cancel(by=Actor.staff(staff), reason="Feriado", now=NOW) is None
     r.refresh_from_db()
     assert r.status == "CANCELLED"
     assert r.cancelled_by == staff
@@ -91,8 +92,8 @@ def test_a_stale_second_cancel_leaves_one_cancellation(patient, make_reservation
     # Two requests loaded the same row before either wrote.
     first = Reservation.objects.get(pk=r.pk)
     second = Reservation.objects.get(pk=r.pk)
-    assert first.cancel(by=patient, channel=Channel.PAGE, reason="uno", now=NOW) is None
-    refusal = second.cancel(by=patient, channel=Channel.PAGE, reason="dos", now=NOW)
+    assert first.cancel(by=Actor.patient(patient, Channel.PAGE), reason="uno", now=NOW) is None
+    refusal = second.cancel(by=Actor.patient(patient, Channel.PAGE), reason="dos", now=NOW)
     assert refusal.code == "already_cancelled"
     r.refresh_from_db()
     assert r.cancellation_reason == "uno"
@@ -105,15 +106,15 @@ def test_the_update_rechecks_the_notice_period(patient, make_reservation):
     Reservation.objects.filter(pk=r.pk).update(
         start_time=NOW + timedelta(hours=1), end_time=NOW + timedelta(hours=2)
     )
-    assert r.cancel(by=patient, channel=Channel.PAGE, now=NOW) is not None
+    assert r.cancel(by=Actor.patient(patient, Channel.PAGE), now=NOW) is not None
     r.refresh_from_db()
     assert r.status == "CONFIRMED"
 
 
 def test_confirm_moves_pending_to_confirmed_once(patient, staff, make_reservation, frozen_now):
     r = make_reservation(patient, NOW + timedelta(days=5), status="PENDING")
-    assert r.confirm(by=staff, channel=Channel.ADMIN) is True
-    assert r.confirm(by=staff, channel=Channel.ADMIN) is False
+    assert r.confirm(by=Actor.staff(staff)) is True
+    assert r.confirm(by=Actor.staff(staff)) is False
     r.refresh_from_db()
     assert r.status == "CONFIRMED"
     assert r.events.count() == 1
@@ -129,7 +130,10 @@ def test_the_database_refuses_an_end_before_the_start(patient, make_reservation)
 def test_the_reason_is_stored_without_nul_and_at_most_2000_characters(patient, make_reservation):
     # Every door (page, admin, API) passes raw text; PostgreSQL text cannot hold a NUL.
     r = make_reservation(patient, NOW + timedelta(days=5))
-    assert r.cancel(by=patient, channel=Channel.API, reason=" a\x00b" + "x" * 3000, now=NOW) is None
+    assert (
+        r.cancel(by=Actor.patient(patient, Channel.API), reason=" a\x00b" + "x" * 3000, now=NOW)
+        is None
+    )
     r.refresh_from_db()
     assert r.cancellation_reason == ("ab" + "x" * 3000)[:2000]
     assert r.events.get().reason == r.cancellation_reason

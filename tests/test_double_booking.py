@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from reservations.actions import Actor
 from reservations.models import Channel, Reservation
 
 from .conftest import NOW, make_user
@@ -15,8 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def book(client, pro, start, minutes=45, **extra):
     return Reservation.book(
-        by=None,
-        channel=Channel.SYSTEM,
+        by=Actor.system(),
         client=client,
         professional=pro,
         start_time=start,
@@ -48,7 +48,7 @@ def test_back_to_back_sessions_are_fine(patient, other_patient, professional):
 
 def test_a_cancelled_slot_can_be_booked_again(patient, other_patient, professional):
     first = book(patient, professional, NOW + timedelta(days=5))
-    first.cancel(by=patient, channel=Channel.PAGE, now=NOW)
+    first.cancel(by=Actor.patient(patient, Channel.PAGE), now=NOW)
     book(other_patient, professional, NOW + timedelta(days=5))
     assert Reservation.objects.filter(status="CANCELLED").count() == 1
     assert Reservation.objects.count() == 2

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from reservations.actions import Actor
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, PASSWORD, csrf_client, make_user
@@ -443,7 +444,7 @@ def test_a_user_with_reservations_cannot_be_deleted(client, staff, patient, make
 @pytest.mark.django_db
 def test_reservation_events_cannot_be_edited_or_deleted(client, staff, patient, make_reservation):
     r = make_reservation(patient, timezone.now() + timedelta(days=5))
-    r.cancel(by=patient, channel="page")
+    r.cancel(by=Actor.patient(patient, "page"))
     event = r.events.get()
     client.force_login(staff)
     base = f"/admin/reservations/reservationevent/{event.pk}"
@@ -488,7 +489,7 @@ def test_a_staff_reschedule_is_recorded(client, staff, patient, professional, ma
 def test_markup_is_escaped_on_the_page_and_in_the_admin(client, staff, make_reservation):
     evil = make_user("evil@example.com", first_name="<script>alert(1)</script>")
     r = make_reservation(evil, timezone.now() + timedelta(days=5))
-    r.cancel(by=evil, channel="page", reason="<img src=x onerror=alert(1)>")
+    r.cancel(by=Actor.patient(evil, "page"), reason="<img src=x onerror=alert(1)>")
     client.force_login(evil)
     page = client.get("/dashboard/").content.decode()
     assert "<script>alert(1)</script>" not in page

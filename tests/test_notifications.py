@@ -13,6 +13,7 @@ from icalendar import Calendar
 
 from notifications.models import Kind, Outbox, State
 from notifications.tasks import send_message, sweep_once
+from reservations.actions import ActionKind, Actor
 from reservations.models import Reservation
 
 from .conftest import NOW
@@ -37,8 +38,7 @@ def run_due_tasks():
 
 def book(patient, professional, start, status="CONFIRMED", by=None, minutes=45):
     return Reservation.book(
-        by=by or patient,
-        channel="page",
+        by=by or Actor.patient(patient, "page"),
         client=patient,
         professional=professional,
         start_time=start,
@@ -63,14 +63,14 @@ def on_commit(django_capture_on_commit_callbacks):
     return run
 
 
-def test_a_booking_sends_the_patient_one_message_with_its_ics(
+def test_an_instant_booking_tells_the_patient_with_its_ics_and_the_professional(
     patient, professional, frozen_now, on_commit
 ):
     with on_commit():
         r = book(patient, professional, NOW + timedelta(days=7))
     run_due_tasks()
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+    assert sorted(m.to[0] for m in mail.outbox) == ["gomez@example.com", "lucia@example.com"]
+    (message,) = [m for m in mail.outbox if m.to == ["lucia@example.com"]]
     assert message.to == ["lucia@example.com"]
     assert message.from_email == "Turnos <no-reply@turnos.example>"
     assert message.subject == "Tu turno con Lic. Carolina Gómez está reservado"
@@ -93,10 +93,29 @@ def test_a_booking_sends_the_patient_one_message_with_its_ics(
         "lucia@example.com",
         1,
     )
+    # The professional hears of it (their preference: booking_emails), linked to their agenda.
+    (told,) = [m for m in mail.outbox if m.to == ["gomez@example.com"]]
+    assert told.subject == "Turno nuevo: Lucía, martes 17 de marzo, 12:00 – 12:45 (45 min)"
+    assert f"http://127.0.0.1:8000/agenda/{r.pk}/" in told.body
+    assert Outbox.objects.get(kind=Kind.NEW_BOOKING).status == State.SENT
     # The reminder waits for its time.
     assert Outbox.objects.get(kind=Kind.REMINDER).status == State.PENDING
     # Running the worker again sends nothing more.
-    assert run_due_tasks() == 0 and len(mail.outbox) == 1
+    assert run_due_tasks() == 0 and len(mail.outbox) == 2
+
+
+def test_a_professional_who_wants_no_booking_emails_gets_none_but_still_gets_requests(
+    patient, professional, frozen_now, on_commit
+):
+    profile = professional.professional_profile
+    profile.booking_emails = False
+    profile.save()
+    with on_commit():
+        book(patient, professional, NOW + timedelta(days=7))
+        book(patient, professional, NOW + timedelta(days=8), status="PENDING")
+    run_due_tasks()
+    kinds = sorted(Outbox.objects.filter(recipient=professional).values_list("kind", flat=True))
+    assert kinds == [Kind.NEW_REQUEST]
 
 
 def test_a_pending_request_tells_the_patient_and_the_professional(
@@ -117,48 +136,58 @@ def test_a_pending_request_tells_the_patient_and_the_professional(
     assert not Outbox.objects.filter(kind=Kind.REMINDER).exists()  # not confirmed yet
 
 
+LUCIA, GOMEZ = "lucia@example.com", "gomez@example.com"
+
+
 @pytest.mark.parametrize(
-    "change, kind, to, method, words",
+    "change, told, method, words",
     [
-        ("confirm", Kind.CONFIRMED, "lucia@example.com", "REQUEST", "confirmó tu turno"),
-        ("decline", Kind.DECLINED, "lucia@example.com", "CANCEL", "Motivo: Agenda completa"),
-        ("practice_cancel", Kind.CANCELLED, "lucia@example.com", "CANCEL", "Motivo: Enfermedad"),
-        ("patient_cancel", Kind.PATIENT_CANCELLED, "gomez@example.com", "CANCEL", "canceló su"),
-        ("move", Kind.RESCHEDULED, "lucia@example.com", "REQUEST", "pasó del martes 17"),
-        ("expire", Kind.EXPIRED, "lucia@example.com", "CANCEL", "no se confirmó a tiempo"),
+        ("confirm", {LUCIA: Kind.CONFIRMED}, "REQUEST", "confirmó tu turno"),
+        ("decline", {LUCIA: Kind.DECLINED}, "CANCEL", "Motivo: Agenda completa"),
+        ("practice_cancel", {LUCIA: Kind.CANCELLED}, "CANCEL", "Motivo: Enfermedad"),
+        # The patient's own cancel: the professional is told, and she gets her confirmation.
+        (
+            "patient_cancel",
+            {GOMEZ: Kind.PATIENT_CANCELLED, LUCIA: Kind.YOU_CANCELLED},
+            "CANCEL",
+            "cancel",
+        ),
+        ("move", {LUCIA: Kind.RESCHEDULED}, "REQUEST", "pasó del martes 17"),
+        ("expire", {LUCIA: Kind.EXPIRED}, "CANCEL", "no se confirmó a tiempo"),
     ],
 )
-def test_each_change_sends_exactly_one_message(
-    patient, professional, staff, frozen_now, on_commit, change, kind, to, method, words
+def test_each_change_sends_one_message_to_each_person_told(
+    patient, professional, staff, frozen_now, on_commit, change, told, method, words
 ):
     r = book(patient, professional, NOW + timedelta(days=7), status="PENDING")
     Outbox.objects.all().delete()
     with on_commit():
         if change == "confirm":
-            assert r.confirm(by=professional, channel="agenda")
+            assert r.confirm(by=Actor.professional(professional))
         elif change == "decline":
-            assert r.decline(by=professional, channel="agenda", reason="Agenda completa") is None
+            assert r.decline(by=Actor.professional(professional), reason="Agenda completa") is None
         elif change == "practice_cancel":
-            assert r.cancel(by=staff, channel="admin", by_staff=True, reason="Enfermedad") is None
+            assert r.cancel(by=Actor.staff(staff), reason="Enfermedad") is None
         elif change == "patient_cancel":
-            assert r.cancel(by=patient, channel="page", reason="Viaje") is None
+            assert r.cancel(by=Actor.patient(patient, "page"), reason="Viaje") is None
         elif change == "move":
             r.start_time += timedelta(days=1)
             r.end_time += timedelta(days=1)
-            r.change(["start_time", "end_time"], by=staff, channel="admin")
+            r.change(["start_time", "end_time"], by=Actor.staff(staff))
         elif change == "expire":
             with time_machine.travel(r.expires_at, tick=False):
                 assert r.expire()
     with time_machine.travel(r.expires_at if change == "expire" else NOW, tick=False):
         run_due_tasks()
         run_due_tasks()
-    assert [m.to[0] for m in mail.outbox] == [to]
-    message = mail.outbox[0]
-    assert words in message.body, message.body
-    calendar, mimetype = ics_of(message)
-    assert calendar["METHOD"] == method and f"method={method}" in mimetype
-    assert calendar.events[0]["SEQUENCE"] == 1
-    assert Outbox.objects.get(kind=kind).status == State.SENT
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(told)
+    for message in mail.outbox:
+        assert words in message.body, message.body
+        calendar, mimetype = ics_of(message)
+        assert calendar["METHOD"] == method and f"method={method}" in mimetype
+        assert calendar.events[0]["SEQUENCE"] == 1
+    for to, kind in told.items():
+        assert Outbox.objects.get(to=to, kind=kind).status == State.SENT
 
 
 def test_messages_speak_the_recipients_language_and_zone(
@@ -175,35 +204,42 @@ def test_messages_speak_the_recipients_language_and_zone(
     assert str(ics_of(message)[0].events[0].start.tzinfo) == "Europe/Madrid"
 
 
-def test_nothing_is_sent_about_a_session_that_has_ended(patient, professional, frozen_now):
-    book(patient, professional, NOW - timedelta(days=2))
+def test_nothing_is_sent_about_a_session_that_has_ended(
+    patient, professional, frozen_now, on_commit
+):
+    with on_commit() as callbacks:
+        book(patient, professional, NOW - timedelta(days=2))
+    assert callbacks  # the action was handed over, and decided on nothing
     assert not Outbox.objects.exists()
 
 
-def test_records_made_after_the_fact_tell_nobody(patient, professional, frozen_now):
+def test_records_made_after_the_fact_tell_nobody(patient, professional, frozen_now, on_commit):
     # The demo's sessions and imports: written by the system, not booked by someone.
-    Reservation.book(
-        by=None,
-        channel="system",
-        client=patient,
-        professional=professional,
-        start_time=NOW + timedelta(days=7),
-        end_time=NOW + timedelta(days=7, minutes=45),
-        status="CONFIRMED",
-    )
+    with on_commit():
+        Reservation.book(
+            by=Actor.system(),
+            kind=ActionKind.IMPORT,
+            client=patient,
+            professional=professional,
+            start_time=NOW + timedelta(days=7),
+            end_time=NOW + timedelta(days=7, minutes=45),
+            status="CONFIRMED",
+        )
+    assert not Outbox.objects.exists()
     # A cancel recorded as of last week.
     r = book(patient, professional, NOW + timedelta(days=8))
-    Outbox.objects.all().delete()
-    assert r.cancel(by=patient, channel="page", now=NOW - timedelta(days=7)) is None
+    with on_commit():
+        assert r.cancel(by=Actor.patient(patient, "page"), now=NOW - timedelta(days=7)) is None
     assert not Outbox.objects.exists()
 
 
-def test_a_change_rolled_back_leaves_no_message(patient, professional, frozen_now):
+def test_a_change_rolled_back_leaves_no_message(patient, professional, frozen_now, on_commit):
     from django.db import transaction
 
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with on_commit() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
         book(patient, professional, NOW + timedelta(days=7))
         raise RuntimeError
+    assert callbacks == []
     assert not Outbox.objects.exists()
 
 
@@ -213,11 +249,11 @@ def test_the_sweep_sends_what_a_lost_task_never_did(patient, professional, froze
         book(patient, professional, NOW + timedelta(days=7))
     DBTaskResult.objects.all().delete()
     with time_machine.travel(NOW + timedelta(minutes=3), tick=False):
-        assert len(sweep_once(NOW + timedelta(minutes=3))) == 1
+        assert len(sweep_once(NOW + timedelta(minutes=3))) == 2  # the patient's, the pro's
         run_due_tasks()
         sweep_once(NOW + timedelta(minutes=4))
         run_due_tasks()
-    assert len(mail.outbox) == 1
+    assert sorted(m.to[0] for m in mail.outbox) == [GOMEZ, LUCIA]
 
 
 def test_a_row_stuck_in_sending_past_the_lease_is_sent_once_more(
@@ -225,6 +261,7 @@ def test_a_row_stuck_in_sending_past_the_lease_is_sent_once_more(
 ):
     with on_commit():
         book(patient, professional, NOW + timedelta(days=7))
+    Outbox.objects.exclude(kind=Kind.BOOKED).delete()
     row = Outbox.objects.get(kind=Kind.BOOKED)
     assert row.claim(NOW)  # a worker took it and died before sending
     DBTaskResult.objects.all().delete()

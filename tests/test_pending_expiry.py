@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from reservations.models import EXPIRED_REASON, Reservation
+from reservations.actions import Actor
+from reservations.models import ReasonCode, Reservation
 from reservations.tasks import expire_request, schedule_expiry
 
 from .conftest import NOW
@@ -33,7 +34,7 @@ def request(patient, professional, start, now=NOW):
         expires_at=Reservation.pending_expiry(start, now),
     )
     r.full_clean()
-    return r.insert(by=patient, channel="page")
+    return r.insert(by=Actor.patient(patient, "page"))
 
 
 def run_due_tasks():
@@ -68,7 +69,7 @@ def test_the_worker_expires_a_request_nobody_confirmed(
     with time_machine.travel(r.expires_at, tick=False):
         run_due_tasks()
     r.refresh_from_db()
-    assert (r.status, r.cancellation_reason, r.cancelled_by) == ("CANCELLED", EXPIRED_REASON, None)
+    assert (r.status, r.cancellation_reason, r.cancelled_by) == ("CANCELLED", ReasonCode.EXPIRED, None)
     assert [e.action for e in r.patient_events()] == ["created", "expired"]
 
 
@@ -78,7 +79,7 @@ def test_a_request_confirmed_in_time_is_left_alone_by_the_worker(
     with django_capture_on_commit_callbacks(execute=True):
         r = request(patient, professional, NOW + timedelta(days=7))
         schedule_expiry(r)
-    assert r.confirm(by=professional, channel="agenda")
+    assert r.confirm(by=Actor.professional(professional))
     with time_machine.travel(NOW + timedelta(days=3), tick=False):
         run_due_tasks()
     r.refresh_from_db()
@@ -90,7 +91,7 @@ def test_a_lapsed_request_cannot_be_confirmed_even_before_the_worker_comes(
 ):
     r = request(patient, professional, NOW + timedelta(days=7))
     with time_machine.travel(r.expires_at, tick=False):
-        assert not r.confirm(by=professional, channel="agenda")
+        assert not r.confirm(by=Actor.professional(professional))
     assert Reservation.objects.get(pk=r.pk).status == "PENDING"
 
 
@@ -135,5 +136,5 @@ def test_the_real_worker_process_expires_a_request(patient, professional):
     )
     assert done.returncode == 0, done.stderr
     r.refresh_from_db()
-    assert r.status == "CANCELLED" and r.cancellation_reason == EXPIRED_REASON
+    assert r.status == "CANCELLED" and r.cancellation_reason == ReasonCode.EXPIRED
     assert DBTaskResult.objects.get(task_path=EXPIRY).status == "SUCCESSFUL"

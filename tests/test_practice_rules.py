@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from reservations.actions import Actor
 from reservations.models import ATTENDANCE_WINDOW, Lateness, Phase, Reservation
 
 from .conftest import NOW
@@ -16,7 +17,7 @@ def test_a_professional_declines_a_pending_request_with_the_reason_the_patient_r
     patient, professional, make_reservation, frozen_now
 ):
     request = make_reservation(patient, NOW + timedelta(hours=5), status="PENDING")
-    assert request.decline(by=professional, channel="agenda", reason="No atiendo ese día") is None
+    assert request.decline(by=Actor.professional(professional), reason="No atiendo ese día") is None
     request.refresh_from_db()
     assert request.status == "CANCELLED" and request.cancelled_by == professional
     assert request.cancellation_reason == "No atiendo ese día"
@@ -35,7 +36,7 @@ def test_only_a_pending_request_can_be_declined(
     patient, professional, make_reservation, frozen_now
 ):
     confirmed = make_reservation(patient, NOW + timedelta(days=5))
-    refusal = confirmed.decline(by=professional, channel="agenda", reason="No")
+    refusal = confirmed.decline(by=Actor.professional(professional), reason="No")
     assert refusal.code == "not_pending"
     confirmed.refresh_from_db()
     assert confirmed.status == "CONFIRMED" and not confirmed.events.exists()
@@ -47,10 +48,7 @@ def test_a_professional_cancels_inside_the_notice_and_it_is_late_by_the_practice
     soon = make_reservation(patient, NOW + timedelta(hours=3))
     later = make_reservation(patient, NOW + timedelta(days=5))
     for r in (soon, later):
-        assert (
-            r.cancel(by=professional, channel="agenda", reason="Enfermedad", by_professional=True)
-            is None
-        )
+        assert r.cancel(by=Actor.professional(professional), reason="Enfermedad") is None
     soon.refresh_from_db()
     later.refresh_from_db()
     assert soon.late_cancellation == Lateness.PRACTICE
@@ -63,7 +61,7 @@ def test_a_professional_cannot_cancel_a_session_that_has_started(
     patient, professional, make_reservation, frozen_now
 ):
     started = make_reservation(patient, NOW - timedelta(minutes=5))
-    refusal = started.cancel(by=professional, channel="agenda", reason="x", by_professional=True)
+    refusal = started.cancel(by=Actor.professional(professional), reason="x")
     assert refusal.code == "in_progress"
     assert Reservation.objects.get(pk=started.pk).status == "CONFIRMED"
 
@@ -72,23 +70,20 @@ def test_staff_cancelling_for_the_patient_inside_the_notice_is_late_by_the_patie
     patient, staff, make_reservation, frozen_now
 ):
     soon = make_reservation(patient, NOW + timedelta(hours=30))
-    assert (
-        soon.cancel(by=staff, channel="admin", reason="Llamó", by_staff=True, for_patient=True)
-        is None
-    )
+    assert soon.cancel(by=Actor.staff(staff), reason="Llamó", for_patient=True) is None
     soon.refresh_from_db()
     assert soon.late_cancellation == Lateness.PATIENT
     assert soon.phase(NOW) == Phase.LATE_CANCELLED
     # Outside the notice, the same cancel is on time.
     later = make_reservation(patient, NOW + timedelta(hours=48))
-    later.cancel(by=staff, channel="admin", by_staff=True, for_patient=True)
+    later.cancel(by=Actor.staff(staff), for_patient=True)
     later.refresh_from_db()
     assert later.late_cancellation == ""
 
 
 def test_the_patients_own_cancel_is_never_late(patient, make_reservation, frozen_now):
     edge = make_reservation(patient, NOW + timedelta(hours=48))
-    assert edge.cancel(by=patient, channel="page") is None
+    assert edge.cancel(by=Actor.patient(patient, "page")) is None
     edge.refresh_from_db()
     assert edge.late_cancellation == ""
 
@@ -97,18 +92,18 @@ def test_attendance_is_recorded_from_the_start_until_seven_days_after_the_end(
     patient, professional, make_reservation, frozen_now
 ):
     ahead = make_reservation(patient, NOW + timedelta(hours=1))
-    assert ahead.record_attendance(True, by=professional, channel="agenda").code == "not_started"
+    assert ahead.record_attendance(True, by=Actor.professional(professional)).code == "not_started"
     started = make_reservation(patient, NOW - timedelta(minutes=10))
-    assert started.record_attendance(True, by=professional, channel="agenda") is None
+    assert started.record_attendance(True, by=Actor.professional(professional)) is None
     # The last moment: exactly seven days after the end; a second later it is refused.
     past = make_reservation(patient, NOW - timedelta(days=3))
     last = past.end_time + ATTENDANCE_WINDOW
     too_late = last + timedelta(seconds=1)
-    assert past.record_attendance(False, by=professional, channel="agenda", now=too_late).code == (
-        "too_late"
-    )
+    assert past.record_attendance(
+        False, by=Actor.professional(professional), now=too_late
+    ).code == ("too_late")
     assert Reservation.objects.get(pk=past.pk).attended is None and not past.events.exists()
-    assert past.record_attendance(False, by=professional, channel="agenda", now=last) is None
+    assert past.record_attendance(False, by=Actor.professional(professional), now=last) is None
     assert Reservation.objects.get(pk=past.pk).attended is False
     ahead.refresh_from_db()
     assert ahead.attended is None and not ahead.events.exists()
@@ -118,8 +113,8 @@ def test_attendance_can_be_changed_and_each_change_is_an_event(
     patient, professional, make_reservation, frozen_now
 ):
     past = make_reservation(patient, NOW - timedelta(days=2))
-    past.record_attendance(True, by=professional, channel="agenda")
-    past.record_attendance(False, by=professional, channel="agenda")
+    past.record_attendance(True, by=Actor.professional(professional))
+    past.record_attendance(False, by=Actor.professional(professional))
     past.refresh_from_db()
     assert past.attended is False and past.phase(NOW) == Phase.ABSENT
     changes = [e.changes for e in past.events.order_by("id")]
@@ -130,7 +125,7 @@ def test_attendance_can_be_changed_and_each_change_is_an_event(
 
 def test_a_cancelled_session_has_no_attendance(patient, staff, make_reservation, frozen_now):
     r = make_reservation(patient, NOW - timedelta(days=1), status="CANCELLED")
-    assert r.record_attendance(True, by=staff, channel="admin").code == "cancelled"
+    assert r.record_attendance(True, by=Actor.staff(staff)).code == "cancelled"
 
 
 def test_a_profile_change_is_recorded_with_who_and_what(professional, frozen_now):
@@ -151,5 +146,5 @@ def test_a_request_for_a_session_that_is_over_cannot_be_confirmed(
     patient, professional, make_reservation, frozen_now
 ):
     over = make_reservation(patient, NOW - timedelta(hours=2), status="PENDING")
-    assert not over.confirm(by=professional, channel="agenda")
+    assert not over.confirm(by=Actor.professional(professional))
     assert Reservation.objects.get(pk=over.pk).status == "PENDING" and not over.events.exists()

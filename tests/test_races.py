@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from reservations.actions import Actor
 from reservations.models import Channel, Reservation, ReservationEvent
 
 from .conftest import CSRF_TOKEN
@@ -67,8 +68,8 @@ def test_a_patient_cancel_racing_a_staff_confirm_ends_in_a_serial_outcome(
         as_patient = Reservation.objects.get(pk=r.pk)
         as_staff = Reservation.objects.get(pk=r.pk)
         run_together(
-            lambda a=as_patient: a.cancel(by=patient, channel=Channel.PAGE),
-            lambda s=as_staff: s.confirm(by=staff, channel=Channel.ADMIN),
+            lambda a=as_patient: a.cancel(by=Actor.patient(patient, Channel.PAGE)),
+            lambda s=as_staff: s.confirm(by=Actor.staff(staff)),
         )
         r.refresh_from_db()
         actions = list(r.events.order_by("at", "id").values_list("action", flat=True))
@@ -91,7 +92,7 @@ def test_a_patient_cancel_racing_a_staff_reschedule_keeps_both(patient, make_res
         stale.save(update_fields=["start_time", "end_time"])
 
     run_together(
-        lambda: Reservation.objects.get(pk=r.pk).cancel(by=patient, channel=Channel.PAGE),
+        lambda: Reservation.objects.get(pk=r.pk).cancel(by=Actor.patient(patient, Channel.PAGE)),
         reschedule,
     )
     r.refresh_from_db()
@@ -117,8 +118,7 @@ def test_two_simultaneous_overlapping_bookings_one_wins(
         def call():
             try:
                 Reservation.book(
-                    by=None,
-                    channel=Channel.ADMIN,
+                    by=Actor.system(),
                     client=client,
                     professional=professional,
                     start_time=start,

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 
 from accounts.models import User
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 
 from .conftest import CSRF_TOKEN, NOW, csrf_client, make_user
@@ -95,8 +96,8 @@ def test_the_date_filters_follow_the_staff_members_zone(staff, week):
 
 
 def test_the_list_shows_times_badges_attendance_and_lateness(desk, week, staff):
-    week["this_morning"].record_attendance(False, by=staff, channel="admin")
-    week["tonight"].cancel(by=staff, channel="admin", reason="x", by_staff=True)
+    week["this_morning"].record_attendance(False, by=Actor.staff(staff))
+    week["tonight"].cancel(by=Actor.staff(staff), reason="x")
     html = desk.get(CHANGELIST).content.decode()
     assert re.search(r"10 \w+ 2026 09:00", html) and "09:45 (45 min)" in html
     assert '<span class="turnos-badge turnos-badge--absent">Ausente</span>' in html
@@ -248,7 +249,7 @@ def test_cancel_one_needs_a_reason_and_rejects_a_missing_csrf_token(desk, week, 
 
 def test_a_cancelled_reservation_is_read_only_but_its_notes(desk, staff, week):
     target = week["tomorrow"]
-    target.cancel(by=staff, channel="admin", reason="x", by_staff=True)
+    target.cancel(by=Actor.staff(staff), reason="x")
     url = f"{CHANGELIST}{target.pk}/change/"
     page = desk.get(url)
     form = page.context["adminform"].form

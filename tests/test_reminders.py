@@ -8,6 +8,7 @@ import time_machine
 from django.core import mail
 
 from notifications.models import Kind, Outbox, State
+from reservations.actions import Actor
 
 from .conftest import NOW
 from .test_notifications import book, run_due_tasks
@@ -56,7 +57,7 @@ def test_an_in_person_reminder_gives_the_address_and_map(
     with django_capture_on_commit_callbacks(execute=True):
         r = book(patient, professional, START)
         r.session_modality = "Presencial"
-        r.change(["session_modality"], by=professional, channel="agenda")
+        r.change(["session_modality"], by=Actor.professional(professional))
     run_due_tasks()
     mail.outbox.clear()
     assert reminders_at(START - timedelta(hours=24)) == []
@@ -67,7 +68,7 @@ def test_an_in_person_reminder_gives_the_address_and_map(
 
 def test_a_session_cancelled_before_gets_no_reminder(booked, patient):
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
-        assert booked.cancel(by=patient, channel="page") is None
+        assert booked.cancel(by=Actor.patient(patient, "page")) is None
     assert reminders_at(START - timedelta(hours=24)) == []
     assert Outbox.objects.get(kind=Kind.REMINDER).status == State.SKIPPED
 
@@ -86,7 +87,7 @@ def test_a_moved_session_is_reminded_at_its_new_time_only(
     new_start = START + timedelta(days=2)
     with django_capture_on_commit_callbacks(execute=True):
         booked.start_time, booked.end_time = new_start, new_start + timedelta(minutes=45)
-        booked.change(["start_time", "end_time"], by=staff, channel="admin")
+        booked.change(["start_time", "end_time"], by=Actor.staff(staff))
     run_due_tasks()
     mail.outbox.clear()
     assert reminders_at(START - timedelta(hours=24)) == []
@@ -105,20 +106,26 @@ def test_a_patient_with_reminders_off_gets_none_but_still_hears_of_changes(
     assert Outbox.objects.get(kind=Kind.REMINDER).status == State.SKIPPED
     with time_machine.travel(START - timedelta(hours=20), tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            booked.cancel(by=staff, channel="admin", by_staff=True)
+            booked.cancel(by=Actor.staff(staff), reason="Feriado")
         run_due_tasks()
     assert [m.subject for m in mail.outbox] == ["Se canceló tu turno con Lic. Carolina Gómez"]
 
 
-def test_no_reminder_when_the_professional_wants_none(patient, professional, frozen_now):
+def test_no_reminder_when_the_professional_wants_none(
+    patient, professional, frozen_now, django_capture_on_commit_callbacks
+):
     professional.professional_profile.reminder_hours = 0
     professional.professional_profile.save()
-    book(patient, professional, START)
+    with django_capture_on_commit_callbacks(execute=True):
+        book(patient, professional, START)
+    assert Outbox.objects.filter(kind=Kind.BOOKED).exists()
     assert not Outbox.objects.filter(kind=Kind.REMINDER).exists()
 
 
 def test_a_session_booked_inside_the_reminder_window_gets_no_reminder(
-    patient, professional, frozen_now
+    patient, professional, frozen_now, django_capture_on_commit_callbacks
 ):
-    book(patient, professional, NOW + timedelta(hours=5))
-    assert list(Outbox.objects.values_list("kind", flat=True)) == [Kind.BOOKED]
+    with django_capture_on_commit_callbacks(execute=True):
+        book(patient, professional, NOW + timedelta(hours=5))
+    kinds = sorted(Outbox.objects.values_list("kind", flat=True))
+    assert kinds == [Kind.BOOKED, Kind.NEW_BOOKING]

@@ -9,6 +9,7 @@ import pytest
 from django.db import DatabaseError
 
 from accounts.models import ProfessionalProfile
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 from scheduling.booking import reschedule
 from scheduling.models import WorkingHours
@@ -146,7 +147,7 @@ def test_moving_by_less_than_a_session_overlapping_the_old_time(
     WorkingHours.objects.filter(professional=professional).update(
         session_minutes=50, buffer_minutes=0, start_time=time(8, 30)
     )
-    r = reschedule(session, at(MONDAY, 10, 10), by=patient, channel="page", now=NOW)
+    r = reschedule(session, at(MONDAY, 10, 10), by=Actor.patient(patient, "page"), now=NOW)
     assert isinstance(r, Reservation), r
     assert r.start_time == at(MONDAY, 10, 10)
 
@@ -165,7 +166,7 @@ def test_if_creating_the_new_session_fails_nothing_changes(patient, session, fro
         mock.patch.object(Reservation, "insert", side_effect=DatabaseError("boom")),
         pytest.raises(DatabaseError),
     ):
-        reschedule(session, at(MONDAY, 12), by=patient, channel="page", now=NOW)
+        reschedule(session, at(MONDAY, 12), by=Actor.patient(patient, "page"), now=NOW)
     assert snapshot() == before
     session.refresh_from_db()
     assert session.status == "CONFIRMED" and session.cancellation_reason == ""
@@ -175,18 +176,18 @@ def test_if_its_event_fails_nothing_changes_either(patient, session, frozen_now)
     # The new session's "created" event is the last write: failing it undoes the new session
     # and the cancel of the old one.
     before = snapshot()
-    real_create = ReservationEvent.objects.create
+    real_save = ReservationEvent.save
 
-    def create(**kwargs):
-        if kwargs.get("action") == "created":
+    def save(event, *args, **kwargs):
+        if event.action == "created":
             raise DatabaseError("boom")
-        return real_create(**kwargs)
+        return real_save(event, *args, **kwargs)
 
     with (
-        mock.patch.object(ReservationEvent.objects, "create", side_effect=create),
+        mock.patch.object(ReservationEvent, "save", autospec=True, side_effect=save),
         pytest.raises(DatabaseError),
     ):
-        reschedule(session, at(MONDAY, 12), by=patient, channel="page", now=NOW)
+        reschedule(session, at(MONDAY, 12), by=Actor.patient(patient, "page"), now=NOW)
     assert snapshot() == before
 
 
@@ -196,7 +197,7 @@ def test_if_cancelling_the_old_session_fails_nothing_changes(patient, session, f
         mock.patch.object(Reservation, "cancel", side_effect=DatabaseError("boom")),
         pytest.raises(DatabaseError),
     ):
-        reschedule(session, at(MONDAY, 12), by=patient, channel="page", now=NOW)
+        reschedule(session, at(MONDAY, 12), by=Actor.patient(patient, "page"), now=NOW)
     assert snapshot() == before
 
 
@@ -219,7 +220,7 @@ def test_inside_the_notice_the_patient_is_refused_with_contact_links(
     assert 'href="tel:+541145550101"' in r.content.decode()
     assert snapshot() == before
     fresh = Reservation.objects.get(pk=session.pk)
-    refusal = reschedule(fresh, at(MONDAY, 12), by=patient, channel="api", now=NOW)
+    refusal = reschedule(fresh, at(MONDAY, 12), by=Actor.patient(patient, "api"), now=NOW)
     assert refusal.code == "notice"
 
 
@@ -234,7 +235,7 @@ def test_a_time_not_offered_is_refused_and_nothing_changes(patient, session, fro
 
 
 def test_a_cancelled_session_cannot_be_moved(patient, session, frozen_now):
-    session.cancel(by=patient, channel="page", now=NOW)
+    session.cancel(by=Actor.patient(patient, "page"), now=NOW)
     before = snapshot()
     r = post_move(csrf_client(patient), session, at(MONDAY, 12))
     assert r.status_code == 409

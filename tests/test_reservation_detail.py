@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from reservations.actions import Actor
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, NOW, csrf_client
@@ -40,7 +41,7 @@ def test_inside_the_notice_period_it_says_why_and_has_no_form(
 
 def test_a_cancelled_one_says_when_and_by_whom(patient, staff, make_reservation, frozen_now):
     r = make_reservation(patient, NOW + timedelta(days=7))
-    r.cancel(by=staff, channel="admin", reason="Feriado", now=NOW, by_staff=True)
+    r.cancel(by=Actor.staff(staff), reason="Feriado", now=NOW)
     html = csrf_client(patient).get(url(r)).content.decode()
     assert "Cancelado" in html and "hoy, 12:00" in html
     assert "por el consultorio" in html and "Feriado" in html

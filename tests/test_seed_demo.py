@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent, Status
 
 pytestmark = pytest.mark.django_db
@@ -227,7 +228,7 @@ def test_a_patients_own_cancel_survives_a_restart_the_same_day():
         seed()
         patient = User.objects.get(email=PATIENT)
         mine = next(r for r in patient_sessions().active() if r.is_cancellable(timezone.now()))
-        assert mine.cancel(by=patient, channel="page", reason="No puedo") is None
+        assert mine.cancel(by=Actor.patient(patient, "page"), reason="No puedo") is None
         ids = demo_ids()
         clock.shift(timedelta(hours=2))
         seed()

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone, translation
 
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 from scheduling.models import TimeOff
 from series.models import Occurrence, Series, SeriesEvent, SkippedOccurrence
@@ -56,7 +57,7 @@ def fields(patient, professional):
 
 
 def create(fields, staff, **options):
-    return create_series(**fields, by=staff, channel="admin", **options)
+    return create_series(**fields, by=Actor.staff(staff), **options)
 
 
 def starts(series):
@@ -251,7 +252,7 @@ def test_a_cancelled_session_is_not_created_again_and_the_series_goes_on(
 ):
     series = create(fields, staff)
     one = series.occurrences.get(index=3).reservation
-    assert one.cancel(by=patient, channel="page") is None  # the patient's usual cancel
+    assert one.cancel(by=Actor.patient(patient, "page")) is None  # the patient's usual cancel
     with time_machine.travel(NOW + timedelta(weeks=1), tick=False):
         assert extend_all_series() == 1
     series.refresh_from_db()
@@ -304,7 +305,7 @@ def test_the_daily_run_is_scheduled_once_and_schedules_the_next(
 def test_cancel_this_and_later_cancels_from_there_and_ends_the_series(fields, staff, frozen_now):
     series = create(fields, staff)
     fourth = series.occurrences.get(index=3).reservation
-    result = series.cancel_from(fourth, by=staff, reason="Alta terapéutica")
+    result = series.cancel_from(fourth, by=Actor.staff(staff), reason="Alta terapéutica")
     assert len(result.cancelled) == 9 and result.refused == []
     statuses = dict(series.occurrences.values_list("index", "reservation__status"))
     assert [statuses[i] for i in range(12)] == ["CONFIRMED"] * 3 + ["CANCELLED"] * 9
@@ -325,7 +326,7 @@ def test_cancel_this_and_later_by_the_professional_leaves_started_sessions(
 ):
     series = create(fields, staff)
     with time_machine.travel(at("2026-03-17", 18, 10), tick=False):
-        result = series.cancel_from(0, by=professional, by_professional=True)
+        result = series.cancel_from(0, by=Actor.professional(professional), reason="Alta")
     # 10 March is over and 17 March has started: from 24 March on.
     assert len(result.cancelled) == 10
     statuses = dict(series.occurrences.values_list("index", "reservation__status"))
@@ -338,7 +339,7 @@ def test_cancel_this_and_later_by_the_professional_leaves_started_sessions(
 def test_move_this_and_later_moves_each_session_and_the_rule(fields, staff, frozen_now):
     series = create(fields, staff)
     third = series.occurrences.get(index=2).reservation
-    moved = series.move_from(third, THURSDAY, time(10, 0), by=staff)
+    moved = series.move_from(third, THURSDAY, time(10, 0), by=Actor.staff(staff))
     assert len(moved) == 10
     assert starts(series)[:4] == ["10/03 18:00", "17/03 18:00", "26/03 10:00", "02/04 10:00"]
     events = ReservationEvent.objects.filter(reservation=third, action="rescheduled")
@@ -359,7 +360,7 @@ def test_a_move_with_a_clash_is_refused_and_changes_nothing_without_consent(
     make_reservation(other_patient, at("2026-04-02", 10))  # a Thursday 10:00
     before = starts(series)
     with pytest.raises(SeriesClash) as refused:
-        series.move_from(2, THURSDAY, time(10, 0), by=staff)
+        series.move_from(2, THURSDAY, time(10, 0), by=Actor.staff(staff))
     assert [p.start for p in refused.value.clashing] == [at("2026-04-02", 10)]
     assert starts(series) == before
     assert not ReservationEvent.objects.filter(action="rescheduled").exists()
@@ -367,7 +368,7 @@ def test_a_move_with_a_clash_is_refused_and_changes_nothing_without_consent(
     assert (series.weekday, series.local_time) == (TUESDAY, time(18, 0))
 
     # With consent: the clashing one stays where it was, recorded.
-    series.move_from(2, THURSDAY, time(10, 0), by=staff, skip_clashes={3})
+    series.move_from(2, THURSDAY, time(10, 0), by=Actor.staff(staff), skip_clashes={3})
     assert starts(series)[2:5] == ["26/03 10:00", "31/03 18:00", "09/04 10:00"]
     skipped = series.skipped.get()
     assert (skipped.index, skipped.action, skipped.consented_by) == (3, "move", staff)
@@ -375,14 +376,15 @@ def test_a_move_with_a_clash_is_refused_and_changes_nothing_without_consent(
 
 def test_the_series_own_sessions_are_not_in_the_way_of_a_move(fields, staff, frozen_now):
     series = create(fields, staff)
-    series.move_from(1, TUESDAY, time(18, 30), by=staff)  # half an hour later, overlapping
+    # Half an hour later, overlapping.
+    series.move_from(1, TUESDAY, time(18, 30), by=Actor.staff(staff))
     assert starts(series)[:3] == ["10/03 18:00", "17/03 18:30", "24/03 18:30"]
 
 
 def test_a_move_to_a_time_already_gone_is_a_clash(fields, staff, frozen_now):
     series = create(fields, staff)
     with pytest.raises(SeriesClash) as refused:
-        series.move_from(0, 0, time(10, 0), by=staff)  # Monday 9 March
+        series.move_from(0, 0, time(10, 0), by=Actor.staff(staff))  # Monday 9 March
     assert refused.value.clashing[0].clashes[0].kind == ClashKind.PAST
 
 
@@ -424,7 +426,7 @@ def test_a_move_keeps_the_local_time_across_a_summer_change(fields, staff, profe
     professional.save()
     with time_machine.travel(NOW, tick=False):
         series = create({**fields, "starts_on": date(2026, 3, 17), "count": 3}, staff)
-        series.move_from(0, THURSDAY, time(9, 30), by=staff)
+        series.move_from(0, THURSDAY, time(9, 30), by=Actor.staff(staff))
     madrid = zoneinfo.ZoneInfo("Europe/Madrid")
     sessions = [o.reservation for o in series.occurrences.order_by("index")]
     assert [timezone.localtime(r.start_time, madrid).strftime("%a %H:%M") for r in sessions] == [
@@ -539,12 +541,11 @@ def test_a_booking_racing_a_series_for_one_slot_leaves_exactly_one(
         # The booking starts a little later each round, so that each side gets to win.
         delay = [0, 0.03, 0.06, 0.12, 0.3][round_]
         series_result, booking_result = run_together(
-            lambda f=fields: create_series(**f, by=staff, channel="admin"),
+            lambda f=fields: create_series(**f, by=Actor.staff(staff)),
             lambda s=start, d=delay: (
                 sleep(d)
                 or Reservation.book(
-                    by=other_patient,
-                    channel="page",
+                    by=Actor.patient(other_patient, "page"),
                     client=other_patient,
                     professional=professional,
                     start_time=s,

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from django.contrib.auth.models import Permission
 
+from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 from series.models import Series, SkippedOccurrence
 from series.planning import plan_digest
@@ -146,7 +147,7 @@ def test_invalid_fields_are_shown_with_the_form(admin, form, frozen_now):
 
 @pytest.fixture
 def series(form, staff, frozen_now):
-    return create_series(**fields_of(form), by=staff, channel="admin")
+    return create_series(**fields_of(form), by=Actor.staff(staff))
 
 
 def test_cancel_this_and_later_from_the_series_page(admin, series, staff, frozen_now):

@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from reservations.actions import Actor
+
 from .conftest import NOW, csrf_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -147,12 +149,10 @@ def test_the_detail_page_tells_the_sessions_story_without_internal_edits(
     patient, staff, make_reservation, frozen_now
 ):
     session = make_reservation(patient, NOW + timedelta(days=7), status="PENDING")
-    session.confirm(by=staff, channel="admin", now=NOW)
+    session.confirm(by=Actor.staff(staff), now=NOW)
     session.video_url = "https://meet.example/x"
-    session.change(["video_url"], by=staff, channel="admin", now=NOW)
-    session.cancel(
-        by=staff, channel="admin", reason="La profesional está enferma", now=NOW, by_staff=True
-    )
+    session.change(["video_url"], by=Actor.staff(staff), now=NOW)
+    session.cancel(by=Actor.staff(staff), reason="La profesional está enferma", now=NOW)
     html = detail(csrf_client(patient), session)
     assert "Historia de este turno" in html
     assert "Confirmado" in html
@@ -191,11 +191,9 @@ def test_the_patient_reads_a_decline_and_a_late_cancel_for_what_they_were(
     patient, professional, staff, make_reservation, frozen_now
 ):
     declined = make_reservation(patient, NOW + timedelta(days=3), status="PENDING")
-    declined.decline(by=professional, channel="agenda", reason="Ese día no atiendo")
+    declined.decline(by=Actor.professional(professional), reason="Ese día no atiendo")
     late = make_reservation(patient, NOW + timedelta(hours=6))
-    late.cancel(
-        by=staff, channel="admin", reason="Avisó por teléfono", by_staff=True, for_patient=True
-    )
+    late.cancel(by=Actor.staff(staff), reason="Avisó por teléfono", for_patient=True)
     client = csrf_client(patient)
     dashboard = client.get("/dashboard/").content.decode()
     assert "Cancelada fuera de término</span>" in dashboard

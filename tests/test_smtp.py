@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
 from notifications.models import Kind, Outbox, State
+from reservations.actions import Actor
 
 from .conftest import CSRF_TOKEN, NOW, csrf_client
 from .test_notifications import book, run_due_tasks
@@ -68,9 +69,9 @@ def test_a_booking_arrives_with_both_parts_and_its_calendar(
         with django_capture_on_commit_callbacks(execute=True):
             r = book(patient, professional, NOW + timedelta(days=7))
         run_due_tasks()
-    assert len(inbox.messages) == 1
-    recipients, message = inbox.messages[0]
-    assert recipients == ["lucia@example.com"]
+    # The patient's, and the professional's (a booking confirmed at once).
+    assert sorted(to for to, _ in inbox.messages) == [["gomez@example.com"], ["lucia@example.com"]]
+    [(recipients, message)] = [m for m in inbox.messages if m[0] == ["lucia@example.com"]]
     assert message["From"] == "Turnos <no-reply@turnos.example>"
     assert message["To"] == "lucia@example.com"
     assert message["Subject"].strip() == "Tu turno con Lic. Carolina Gómez está reservado"
@@ -103,7 +104,7 @@ def test_a_cancel_by_the_practice_arrives_as_a_calendar_cancel(
     Outbox.objects.all().delete()
     with SMTPServer(smtp_settings.EMAIL_PORT) as inbox:
         with django_capture_on_commit_callbacks(execute=True):
-            r.cancel(by=staff, channel="admin", by_staff=True, reason="La profesional está enferma")
+            r.cancel(by=Actor.staff(staff), reason="La profesional está enferma")
         run_due_tasks()
     [(_, message)] = inbox.messages
     assert message["Subject"].strip() == "Se canceló tu turno con Lic. Carolina Gómez"

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile, User
+from reservations.actions import ActionKind, Actor, recording
 from reservations.models import (
     ACTIVE_STATUSES,
     Channel,
@@ -273,8 +274,8 @@ class Command(BaseCommand):
         self.planned.append((client, pro, start, end))
         try:
             return Reservation.book(
-                by=None,
-                channel=Channel.SYSTEM,
+                by=Actor.system(),
+                kind=ActionKind.IMPORT,
                 client=client,
                 professional=pro,
                 start_time=start,
@@ -287,14 +288,10 @@ class Command(BaseCommand):
             raise CommandError(f"Demo session at {start}: {exc}") from exc
 
     def _cancel(self, reservation, *, by, reason, at):
-        by_staff = by.is_staff
-        refusal = reservation.cancel(
-            by=by,
-            channel=Channel.ADMIN if by_staff else Channel.PAGE,
-            reason=reason,
-            now=at,
-            by_staff=by_staff,
-        )
+        actor = Actor.staff(by) if by.is_staff else Actor.patient(by, Channel.PAGE)
+        # Written as the demo's history, not as news: nobody is told.
+        with recording(ActionKind.IMPORT, by=actor, at=at) as action:
+            refusal = reservation.cancel(by=actor, reason=reason, now=at, within=action)
         if refusal:
             raise CommandError(f"Demo cancel refused: {refusal}")
 

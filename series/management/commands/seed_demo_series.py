@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from reservations.actions import ActionKind, Actor, recording
 from reservations.management.commands.seed_demo import PATIENT, PROFESSIONAL, STAFF
-from reservations.models import Channel, Status
+from reservations.models import Status
 from series.models import Occurrence, Series, SeriesEvent
 from series.signals import delete_series
 
@@ -89,14 +90,9 @@ class Command(BaseCommand):
             created_by=staff,
             created_at=created,
         )
-        series.save(force_insert=True)
-        SeriesEvent.objects.create(
-            series=series,
-            action=SeriesEvent.Action.CREATED,
-            actor=staff,
-            channel=Channel.ADMIN,
-            at=created,
-        )
+        with recording(ActionKind.IMPORT, by=Actor.staff(staff), at=created) as action:
+            series.save(force_insert=True)
+            action.log(SeriesEvent(series=series, action=SeriesEvent.Action.CREATED))
         Occurrence.objects.bulk_create(
             Occurrence(series=series, reservation=r, index=i) for i, r in sorted(indexed.items())
         )

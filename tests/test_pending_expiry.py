@@ -69,7 +69,11 @@ def test_the_worker_expires_a_request_nobody_confirmed(
     with time_machine.travel(r.expires_at, tick=False):
         run_due_tasks()
     r.refresh_from_db()
-    assert (r.status, r.cancellation_reason, r.cancelled_by) == ("CANCELLED", ReasonCode.EXPIRED, None)
+    assert (r.status, r.cancellation_reason, r.cancelled_by) == (
+        "CANCELLED",
+        ReasonCode.EXPIRED,
+        None,
+    )
     assert [e.action for e in r.patient_events()] == ["created", "expired"]
 
 

@@ -23,6 +23,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_series
+	$(PY) manage.py outbox_sweep
 	@$(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(PORT)
@@ -54,6 +55,7 @@ serve: install
 
 # Runs background tasks (reminders, expiries, the outbox). Run one or more per machine.
 worker: install
+	$(PY) manage.py outbox_sweep
 	$(PY) manage.py db_worker
 
 bench: install-dev

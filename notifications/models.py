@@ -114,9 +114,9 @@ class Outbox(models.Model):
     )
     # The session's start this message is about (a daily summary: the day's local midnight).
     session_start = models.DateTimeField(_("session start"), null=True, blank=True)
-    # The address: the recipient's when written, and again when sent (an email changed meanwhile
-    # is used). Account messages may go to an address with no user.
-    to = models.EmailField(_("sent to"))
+    # The address it went to: the recipient's when it is sent (an email changed meanwhile is the
+    # one used). Account messages carry theirs from the start: it may be an address with no user.
+    to = models.EmailField(_("sent to"), blank=True)
     # Account messages only: what allauth rendered, sent as it is. Session messages are rendered
     # when sent, in the recipient's language and zone then, from notifications/templates/.
     subject = models.CharField(_("subject"), max_length=300, blank=True)

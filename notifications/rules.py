@@ -11,7 +11,6 @@ itself never is, and never waits for, or fails because of, its messages.
 
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from reservations.actions import ActionKind, Role
@@ -158,12 +157,8 @@ def _reminders(action, now):
 
 def messages_for(action, now):
     """The Outbox rows (unsaved) that `action` causes."""
-    news = _news(action, now)
-    reminders = _reminders(action, now)
-    people = {person for _, person, _ in news} | {r.client_id for r, _ in reminders}
-    emails = dict(get_user_model().objects.filter(pk__in=people).values_list("pk", "email"))
     rows = []
-    for kind, person, events in news:
+    for kind, person, events in _news(action, now):
         first = min((e.reservation for e in events), key=lambda r: (r.start_time, r.pk))
         rows.append(
             Outbox(
@@ -171,19 +166,17 @@ def messages_for(action, now):
                 action_id=action.id,
                 reservation=first,
                 recipient_id=person,
-                to=emails[person],
                 session_start=first.start_time,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
-    for r, due in reminders:
+    for r, due in _reminders(action, now):
         rows.append(
             Outbox(
                 kind=Kind.REMINDER,
                 reservation=r,
                 recipient_id=r.client_id,
-                to=emails[r.client_id],
                 session_start=r.start_time,
                 next_attempt_at=due,
                 created_at=now,

@@ -5,9 +5,10 @@
   renders and sends it, and marks it sent; a failure makes it pending again after a backoff and
   enqueues the next try, or failed after the last.
 - sweep(): every SWEEP_EVERY, picks up what a lost task or a killed worker left behind (pending
-  rows overdue, rows stuck in "sending" past the lease), writes the day's agenda summaries, and
-  enqueues itself again. `manage.py outbox_sweep` runs it once and starts the chain if none is
-  queued (at deploy, or from cron as a safety net).
+  rows overdue, rows stuck in "sending" past the lease) and writes the day's agenda summaries,
+  having queued its next run first. `manage.py outbox_sweep` runs it once and starts the chain
+  if none is queued: `make run` and `make worker` do so before the worker starts (and a deploy,
+  or cron, as a safety net).
 """
 
 import logging
@@ -76,7 +77,6 @@ def schedule(rows, now):
     for pk, due in rows:
         if pk not in now_due:
             send_message.using(run_after=due).enqueue(pk)
-    ensure_sweep()
 
 
 def ensure_sweep():
@@ -92,9 +92,10 @@ def ensure_sweep():
 
 @task()
 def sweep():
-    sweep_once(timezone.now())
+    # The next run is queued first, so a run that fails does not end the chain.
     if default_task_backend.supports_defer:
         sweep.using(run_after=timezone.now() + SWEEP_EVERY).enqueue()
+    sweep_once(timezone.now())
 
 
 def sweep_once(now):

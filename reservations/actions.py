@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
@@ -139,15 +139,17 @@ def recording(kind, *, by, at, reason="", within=None):
     transaction commits, `action_recorded` is sent with it (when it logged anything).
 
     `within`: an action already open (a reschedule is a cancel and a booking; a series is many
-    bookings): the work joins it, and that action is the one told about when it commits.
+    bookings): the work joins it and its transaction (no savepoint of its own: a caller that
+    goes on after a part fails makes its own), and that action is the one told about when it
+    commits.
     """
     if within is not None:
-        # A part that fails rolls back to its savepoint: its events leave the action too.
         logged = len(within.events)
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=False):
                 yield within
         except BaseException:
+            # The part's rows are rolled back with its caller's savepoint: its events go too.
             del within.events[logged:]
             raise
         return
@@ -158,3 +160,22 @@ def recording(kind, *, by, at, reason="", within=None):
             transaction.on_commit(
                 lambda: action_recorded.send(sender=Action, action=action), robust=True
             )
+
+
+def retrying_deadlocks(work, attempts=3):
+    """Call `work()`, a whole transaction, again when PostgreSQL aborted it to break a deadlock.
+
+    Two overlapping bookings check each other's uncommitted rows under two exclusion constraints
+    and can deadlock; PostgreSQL aborts one. Trying it again meets the committed winner, and the
+    loser gets the overlap refusal like anyone else. Only a transaction of its own can be tried
+    again: inside a caller's, the deadlock is the caller's to handle.
+    """
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as exc:
+            deadlock = getattr(exc.__cause__, "sqlstate", None) == "40P01"
+            inside = transaction.get_connection().in_atomic_block
+            if not deadlock or inside or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

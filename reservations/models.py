@@ -6,13 +6,13 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, models
+from django.db import IntegrityError, models
 from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .actions import ActionKind, Actor, Channel, Role, recording
+from .actions import ActionKind, Actor, Channel, Role, recording, retrying_deadlocks
 
 
 class Status(models.TextChoices):
@@ -306,14 +306,11 @@ class Reservation(models.Model):
 
     def insert(self, *, by, changes=None, within=None, kind=ActionKind.BOOK):
         """Write this validated, new reservation with its "created" event (`changes`: what the
-        event records besides, e.g. {"rescheduled_from": id}), as an action of its own or as
-        part of `within`.
+        event records besides, e.g. {"rescheduled_from": id}), as an action of its own (tried
+        again on a deadlock: retrying_deadlocks) or as part of `within`. Raises ValidationError
+        when the database's guard finds an overlap (a concurrent booking won the time)."""
 
-        Two overlapping inserts check each other's uncommitted rows under two exclusion
-        constraints and can deadlock; PostgreSQL aborts one. Trying again then meets the
-        committed winner, and the loser gets the overlap message like anyone else.
-        """
-        for attempt in range(3):
+        def write():
             try:
                 with recording(kind, by=by, at=self.created_at, within=within) as action:
                     self.save(force_insert=True)
@@ -325,15 +322,13 @@ class Reservation(models.Model):
                             changes=changes or {},
                         )
                     )
-                return self
             except IntegrityError as exc:
                 if is_overlap_error(exc):
                     raise ValidationError(OVERLAP_MESSAGE, code="overlap") from exc
                 raise
-            except OperationalError as exc:
-                if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != "40P01":
-                    raise
-        raise AssertionError("unreachable")
+            return self
+
+        return write() if within is not None else retrying_deadlocks(write)
 
     @property
     def moved_to(self):
@@ -631,10 +626,11 @@ class Reservation(models.Model):
             return self._write_cancel(rows, action, ReservationEvent.Action.EXPIRED, code, "", now)
 
     @classmethod
-    def expire_overdue(cls, now, **filters):
-        """Expire every lapsed request matching `filters` (e.g. a professional's, before booking
-        their time): a late worker never blocks a slot. Returns how many."""
-        return sum(r.expire(now) for r in cls.objects.overdue(now).filter(**filters))
+    def expire_overdue(cls, now, *conditions, **filters):
+        """Expire every lapsed request matching `conditions` and `filters` (e.g. a professional's
+        or their patient's, before booking that time): a late worker never blocks a slot.
+        Returns how many."""
+        return sum(r.expire(now) for r in cls.objects.overdue(now).filter(*conditions, **filters))
 
     def confirm(self, *, by, now=None, within=None):
         """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed.

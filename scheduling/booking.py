@@ -9,12 +9,11 @@ before ("unavailable"), never an error.
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from reservations.actions import ActionKind, Actor, recording
+from reservations.actions import ActionKind, Actor, recording, retrying_deadlocks
 from reservations.models import ReasonCode, Refusal, Reservation, Status
 from reservations.tasks import schedule_expiry
 
@@ -87,8 +86,7 @@ def _prepare(patient, professional, start_time, modality, now, moving=None):
     """Inside the booking's transaction: free the time of lapsed requests, serialize this
     patient's bookings, and check the slot and the limit. Returns (slot, modality, refusal)."""
     # A late worker never blocks a slot: whoever books first expires lapsed requests.
-    Reservation.expire_overdue(now, professional=professional)
-    Reservation.expire_overdue(now, client=patient)
+    Reservation.expire_overdue(now, Q(professional=professional) | Q(client=patient))
     # One booking at a time per patient, so two at once cannot both pass the limit.
     list(User.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
     slot = slot_at(
@@ -137,26 +135,32 @@ class _Refused(Exception):
 def request_booking(patient, professional, start_time, modality, *, now, channel):
     """Book `start_time` with `professional` for `patient`, who books it themself through
     `channel`: PENDING (holding the slot until Reservation.pending_expiry) when the professional
-    approves bookings, CONFIRMED otherwise. Returns the Reservation, or a Refusal."""
-    if bookable_professional(patient, professional.pk) is None:
-        return Refusal("not_bookable", _("You cannot book this professional online."))
-    try:
-        with transaction.atomic():
-            slot, modality, refusal = _prepare(patient, professional, start_time, modality, now)
+    approves bookings, CONFIRMED otherwise. Returns the Reservation, or a Refusal.
+
+    `professional` is one the patient may book: the doors find them with bookable_professional
+    (anyone else is a 404 there, like a missing id)."""
+    by = Actor.patient(patient, channel)
+
+    def book():
+        with recording(ActionKind.BOOK, by=by, at=now) as action:
+            slot, chosen, refusal = _prepare(patient, professional, start_time, modality, now)
             if refusal:
                 raise _Refused(refusal)
-            reservation = _new_reservation(patient, professional, slot, modality, now)
+            reservation = _new_reservation(patient, professional, slot, chosen, now)
             # No full_clean(): _prepare has just checked the time against every session in this
             # transaction, and the fields come from the slot. The database's guard decides races.
             try:
-                reservation.insert(by=Actor.patient(patient, channel))
+                reservation.insert(by=by, within=action)
             except ValidationError as exc:
                 # Another patient won the time since the slots were computed.
                 raise _Refused(unavailable()) from exc
             schedule_expiry(reservation)
+        return reservation
+
+    try:
+        return retrying_deadlocks(book)
     except _Refused as refused:
         return refused.refusal
-    return reservation
 
 
 def reschedule_refusal(reservation, now):
@@ -174,30 +178,39 @@ def reschedule(reservation, start_time, modality=None, *, by, now):
     refusal = reschedule_refusal(reservation, now)
     if refusal:
         return refusal
-    patient, professional = reservation.client, reservation.professional
+    # The patient acting is the session's (the doors find it by its patient).
+    patient = by.user if by.user_id == reservation.client_id else reservation.client
+    professional = reservation.professional
+
+    def move():
+        try:
+            with recording(ActionKind.RESCHEDULE, by=by, at=now) as action:
+                slot, chosen, refusal = _prepare(
+                    patient, professional, start_time, modality, now, moving=reservation
+                )
+                if refusal:
+                    raise _Refused(refusal)
+                # The old one goes first, so the new time may overlap it (moved by half an hour).
+                refusal = reservation.cancel(
+                    by=by, reason=ReasonCode.RESCHEDULED, now=now, within=action
+                )
+                if refusal:
+                    raise _Refused(refusal)
+                new = _new_reservation(patient, professional, slot, chosen, now, moving=reservation)
+                try:  # checked as a booking is (request_booking)
+                    new.insert(
+                        by=by, changes={"rescheduled_from": str(reservation.pk)}, within=action
+                    )
+                except ValidationError as exc:
+                    raise _Refused(unavailable()) from exc
+                schedule_expiry(new)
+        except BaseException:
+            # Rolled back: the old session is as it was in the database; so it is here.
+            reservation.refresh_from_db()
+            raise
+        return new
+
     try:
-        with recording(ActionKind.RESCHEDULE, by=by, at=now) as action:
-            slot, modality, refusal = _prepare(
-                patient, professional, start_time, modality, now, moving=reservation
-            )
-            if refusal:
-                raise _Refused(refusal)
-            # The old one goes first, so the new time may overlap it (moved by half an hour).
-            refusal = reservation.cancel(
-                by=by, reason=ReasonCode.RESCHEDULED, now=now, within=action
-            )
-            if refusal:
-                raise _Refused(refusal)
-            new = _new_reservation(patient, professional, slot, modality, now, moving=reservation)
-            try:  # checked as a booking is (request_booking)
-                new.insert(by=by, changes={"rescheduled_from": str(reservation.pk)}, within=action)
-            except ValidationError as exc:
-                raise _Refused(unavailable()) from exc
-            schedule_expiry(new)
-    except BaseException as exc:
-        # Rolled back: the old session is as it was in the database; so it is here.
-        reservation.refresh_from_db()
-        if isinstance(exc, _Refused):
-            return exc.refusal
-        raise
-    return new
+        return retrying_deadlocks(move)
+    except _Refused as refused:
+        return refused.refusal

@@ -167,3 +167,81 @@ def test_every_dashboard_query_on_reservations_uses_an_index(client, seeded_hist
             assert "Seq Scan" not in plan, f"{sql}\n{plan}"
             # The patient's rows are found through one of the client indexes.
             assert re.search(r"reservation_client|reservations_reservation_client_id", plan), plan
+
+
+# Booking and cancelling as production does them: in transactions of their own (no test
+# transaction around them), with the messages written once the action commits, in the same
+# request. Counted: the statements that read or write rows; not BEGIN, COMMIT and savepoints,
+# which SQLite logs and PostgreSQL does not.
+
+BOOKING_QUERIES = 13
+CANCEL_QUERIES = 8
+TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
+
+
+def _page_queries(call):
+    with CaptureQueriesContext(connection) as ctx:
+        response = call()
+    assert response.status_code in (200, 302), response.content[:300]
+    return [q["sql"] for q in ctx.captured_queries if not TRANSACTION_CONTROL.match(q["sql"])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_through_the_page_is_a_handful_of_queries_however_full_the_calendar(
+    patient, professional, frozen_now
+):
+    from datetime import time
+
+    from scheduling.models import WorkingHours
+
+    from .conftest import make_user
+    from .test_booking import MONDAY, at, post_booking
+
+    # Mondays 9 to 13; approval needed (the request is counted against the patient's limit).
+    WorkingHours.objects.create(
+        professional=professional, weekday=0, start_time=time(9), end_time=time(13)
+    )
+    from .conftest import csrf_client
+
+    client = csrf_client(patient)
+    first = _page_queries(lambda: post_booking(client, professional, at(MONDAY, 9)))
+    # The session, the user, the professional, lapsed requests, the patient's lock, the hours
+    # and the sessions in the way, the pending limit, the reservation, its event and the task
+    # that expires it if nobody confirms it; then its messages (the patient's and the
+    # professional's) and their task.
+    assert len(first) == BOOKING_QUERIES <= 15, "\n".join(first)
+    for week in range(1, 9):
+        for hour in (10, 11):
+            make = make_user(f"w{week}h{hour}@example.com")
+            Reservation.objects.create(
+                client=make,
+                professional=professional,
+                start_time=at(MONDAY + timedelta(weeks=week), hour),
+                end_time=at(MONDAY + timedelta(weeks=week), hour, 50),
+                status="CONFIRMED",
+            )
+    other = csrf_client(make_user("otra@example.com"))
+    again = _page_queries(
+        lambda: post_booking(other, professional, at(MONDAY + timedelta(weeks=1), 9))
+    )
+    assert len(again) == len(first)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_is_a_handful_of_queries(patient, professional, make_reservation, frozen_now):
+    from .conftest import CSRF_TOKEN, csrf_client
+
+    session = make_reservation(patient, NOW + timedelta(days=7))
+    client = csrf_client(patient)
+    queries = _page_queries(
+        lambda: client.post(
+            f"/reservations/{session.pk}/cancel/",
+            {"csrfmiddlewaretoken": CSRF_TOKEN},
+            headers={"HX-Request": "true"},
+        )
+    )
+    # The session, the user, the reservation; the conditional UPDATE and its event; then the
+    # reminder skipped, the two messages (hers and the professional's) and their task.
+    assert len(queries) == CANCEL_QUERIES <= 10, "\n".join(queries)
+    session.refresh_from_db()
+    assert session.status == "CANCELLED"

@@ -51,6 +51,11 @@ class Migration(migrations.Migration):
                 verbose_name="kind",
             ),
         ),
+        migrations.AlterField(
+            model_name="outbox",
+            name="to",
+            field=models.EmailField(blank=True, max_length=254, verbose_name="sent to"),
+        ),
         migrations.RemoveConstraint(model_name="outbox", name="outbox_once_per_session"),
         migrations.AddField(
             model_name="outbox",

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI's files locally
     "django_tasks",
     "django_tasks_db",
+    # The demo's data (seed_demo, seed_demo_series): on top of everything, imported by nothing.
+    "demo",
 ]
 
 MIDDLEWARE = [

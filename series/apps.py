@@ -6,6 +6,3 @@ class SeriesConfig(AppConfig):
     name = "series"
     verbose_name = _("Weekly series")
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)

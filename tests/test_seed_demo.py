@@ -320,7 +320,7 @@ def test_weekly_sessions_keep_their_local_hour_across_a_daylight_saving_change(s
     assert time(9) <= local_times.pop() <= time(19)
 
 
-# The weekly series (series app: seed_demo_series, run after seed_demo) ----------------------
+# The weekly series (seed_demo_series, run after seed_demo) ---------------------------------
 
 
 def seed_series():

@@ -3,8 +3,8 @@
 her page shows what a series looks like.
 
 Safe to run more than once: a series whose sessions are still hers and still ahead is left alone.
-When `seed_demo` has rebuilt the sessions, it has deleted the old series too (reservations'
-`demo_reset` signal, series/signals.py); this builds it again for the new sessions.
+When `seed_demo` has rebuilt the sessions, it has deleted the old series too (demo/reset.py);
+this builds it again for the new sessions.
 """
 
 import zoneinfo
@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from demo.reset import delete_series
+from demo.users import PATIENT, PROFESSIONAL, STAFF
 from reservations.actions import ActionKind, Actor, recording
-from reservations.management.commands.seed_demo import PATIENT, PROFESSIONAL, STAFF
 from reservations.models import Status
 from series.models import Occurrence, Series, SeriesEvent
-from series.signals import delete_series
 
 
 class Command(BaseCommand):

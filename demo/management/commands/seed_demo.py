@@ -13,28 +13,21 @@ from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ProfessionalProfile, User
-from reservations.actions import ActionKind, Actor, recording
-from reservations.models import (
-    ACTIVE_STATUSES,
-    Channel,
-    Modality,
-    Reservation,
-    ReservationEvent,
-    Status,
+from demo.reset import delete_sessions
+from demo.users import (
+    DEMO_PASSWORD,
+    OTHER_PATIENT,
+    PATIENT,
+    PROFESSIONAL,
+    SECOND_PROFESSIONAL,
+    STAFF,
 )
-from reservations.signals import demo_reset
+from reservations.actions import ActionKind, Actor, recording
+from reservations.models import ACTIVE_STATUSES, Channel, Modality, Reservation, Status
 from scheduling.models import WorkingHours
-
-DEMO_PASSWORD = "turnos-demo-2026"
-PATIENT = "paciente@turnos.example"
-OTHER_PATIENT = "otra.paciente@turnos.example"
-PROFESSIONAL = "lic.gomez@turnos.example"
-SECOND_PROFESSIONAL = "dr.ruiz@turnos.example"
-STAFF = "recepcion@turnos.example"
 
 PROFILES = {
     PROFESSIONAL: {
@@ -223,7 +216,8 @@ class Command(BaseCommand):
 
         missing = REQUIRED_STATES - demo_states(self.patient, self.now)
         if reset or missing:
-            self._delete_sessions()
+            # The demo's own sessions, rebuilt for a new day; the receptionist has none.
+            delete_sessions([self.patient, self.other, self.gomez, self.ruiz])
             self._build()
             done = "rebuilt" if reset else "built for now"
         else:
@@ -237,15 +231,6 @@ class Command(BaseCommand):
             (STAFF, "staff, /admin/"),
         ]:
             self.stdout.write(f"  {email:32} {DEMO_PASSWORD}   {role}")
-
-    def _delete_sessions(self):
-        # Real sessions are never deleted; these are the demo's own, rebuilt for a new day.
-        demo_users = [self.patient, self.other, self.gomez, self.ruiz]
-        rows = Reservation.objects.filter(Q(client__in=demo_users) | Q(professional__in=demo_users))
-        # Apps built on this one (a weekly series' occurrences) delete their demo rows first.
-        demo_reset.send(sender=self.__class__, users=demo_users)
-        ReservationEvent.objects.filter(reservation__in=rows).delete()
-        rows.delete()
 
     # Building ------------------------------------------------------------------------------
 

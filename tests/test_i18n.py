@@ -192,11 +192,16 @@ def test_the_spanish_catalog_is_complete_and_clean():
     assert po.fuzzy_entries() == []
     assert po.obsolete_entries() == []
     for entry in po.translated_entries():
-        # A placeholder lost or misspelled in translation breaks the sentence at runtime.
-        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+        # A placeholder lost or misspelled in translation breaks the sentence at runtime. (A
+        # plural's forms after the first are the plural msgid's.)
+        forms = [(entry.msgstr, entry.msgid)] + [
+            (text, entry.msgid if n == 0 else entry.msgid_plural)
+            for n, text in sorted(entry.msgstr_plural.items())
+        ]
+        for text, source in forms:
             if text:
                 assert set(re.findall(r"%\(\w+\)s", text)) == set(
-                    re.findall(r"%\(\w+\)s", entry.msgid)
+                    re.findall(r"%\(\w+\)s", source)
                 ), entry.msgid
 
 

@@ -38,7 +38,7 @@ QUARTER_SECONDS = 15 * 60
 
 
 @functools.lru_cache(maxsize=2)
-def _zone_table(quarter):
+def zone_table_of(quarter):
     """Every zone's label, and each region's (zone, label) list by label, for one quarter hour.
 
     Building it costs 30 to 80 ms here (599 zone_label calls and a walk of the tz database),
@@ -63,7 +63,7 @@ def _zone_table(quarter):
 
 
 def zone_table():
-    return _zone_table(int(timezone.now().timestamp() // QUARTER_SECONDS))
+    return zone_table_of(int(timezone.now().timestamp() // QUARTER_SECONDS))
 
 
 def zone_choices(current=None):

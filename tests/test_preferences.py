@@ -10,7 +10,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
-from accounts.forms import _zone_table
+from accounts.forms import zone_table_of
 from accounts.models import zone_label, zone_offset
 from calendars.models import FeedToken
 
@@ -130,14 +130,14 @@ def test_a_zone_with_summer_time_shows_its_offset_now(patient, instant, offset):
 
 def test_the_list_is_built_once_a_quarter_hour(patient):
     client = csrf_client(patient)
-    _zone_table.cache_clear()
+    zone_table_of.cache_clear()
     with time_machine.travel(datetime.fromisoformat("2026-03-29T00:46:00+00:00"), tick=False):
         page(client)
         page(client)
-    assert _zone_table.cache_info().misses == 1
+    assert zone_table_of.cache_info().misses == 1
     with time_machine.travel(datetime.fromisoformat("2026-03-29T01:00:00+00:00"), tick=False):
         page(client)
-    assert _zone_table.cache_info().misses == 2
+    assert zone_table_of.cache_info().misses == 2
 
 
 def test_zone_label_for_other_pages():

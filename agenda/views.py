@@ -27,7 +27,7 @@ from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
-from scheduling.models import TimeOff, Weekday, WorkingHours
+from scheduling.models import TimeOff, Weekday, WorkingHours, delete_schedule, save_schedule
 from series import texts
 from series.models import SkippedOccurrence
 from series.planning import ClashKind, SeriesClash, plan_digest
@@ -423,7 +423,7 @@ def hours(request):
     if request.method == "POST":
         form = WorkingHoursForm(request.POST, professional=request.user)
         if form.is_valid():
-            form.save()
+            save_schedule(form.save(commit=False), by=request.user, channel=Channel.AGENDA)
             messages.success(request, _("Range added."))
             return redirect("agenda_hours")
         ctx = _hours_context(request, hours_form=form)
@@ -435,7 +435,7 @@ def hours(request):
 @require_POST
 @professional_required
 def hours_delete(request, pk):
-    _own_or_404(WorkingHours, request, pk).delete()
+    delete_schedule(_own_or_404(WorkingHours, request, pk), by=request.user, channel=Channel.AGENDA)
     messages.success(request, _("Range deleted."))
     return redirect("agenda_hours")
 
@@ -446,7 +446,7 @@ def hours_delete(request, pk):
 def time_off_add(request):
     form = TimeOffForm(request.POST, professional=request.user)
     if form.is_valid():
-        form.save()
+        save_schedule(form.save(commit=False), by=request.user, channel=Channel.AGENDA)
         messages.success(request, _("Time off added."))
         return redirect("agenda_hours")
     ctx = _hours_context(request, time_off_form=form)
@@ -457,7 +457,7 @@ def time_off_add(request):
 @require_POST
 @professional_required
 def time_off_delete(request, pk):
-    _own_or_404(TimeOff, request, pk).delete()
+    delete_schedule(_own_or_404(TimeOff, request, pk), by=request.user, channel=Channel.AGENDA)
     messages.success(request, _("Time off deleted."))
     return redirect("agenda_hours")
 

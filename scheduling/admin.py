@@ -1,14 +1,26 @@
 from django.contrib import admin
 
 from accounts.models import User
+from reservations.actions import Channel
 from reservations.admin import ProfessionalFilter
 
-from .models import TimeOff, WorkingHours
+from .models import ScheduleChange, TimeOff, WorkingHours, delete_schedule, save_schedule
 
 
-class ProfessionalPicker:
-    """The professional field lists professionals only (users with a professional profile), not
-    every patient."""
+class ScheduleAdmin(admin.ModelAdmin):
+    """Hours and time off: the professional field lists professionals only (users with a
+    professional profile), not every patient; every save and delete is recorded
+    (ScheduleChange)."""
+
+    def save_model(self, request, obj, form, change):
+        save_schedule(obj, by=request.user, channel=Channel.ADMIN)
+
+    def delete_model(self, request, obj):
+        delete_schedule(obj, by=request.user, channel=Channel.ADMIN)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            delete_schedule(obj, by=request.user, channel=Channel.ADMIN)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "professional":
@@ -19,7 +31,7 @@ class ProfessionalPicker:
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(ProfessionalPicker, admin.ModelAdmin):
+class WorkingHoursAdmin(ScheduleAdmin):
     list_display = (
         "professional",
         "weekday",
@@ -42,8 +54,28 @@ class WorkingHoursAdmin(ProfessionalPicker, admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(ProfessionalPicker, admin.ModelAdmin):
+class TimeOffAdmin(ScheduleAdmin):
     list_display = ("professional", "start", "end", "reason")
     list_filter = (ProfessionalFilter, "start")
     list_select_related = ("professional__professional_profile",)
     date_hierarchy = "start"
+
+
+@admin.register(ScheduleChange)
+class ScheduleChangeAdmin(admin.ModelAdmin):
+    """What happened to hours and time off: read-only, never deleted."""
+
+    list_display = ("at", "professional", "model", "what", "actor", "channel")
+    list_filter = (ProfessionalFilter, "model", "what", "channel")
+    list_select_related = ("professional__professional_profile", "actor")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in ScheduleChange._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

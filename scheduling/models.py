@@ -4,10 +4,16 @@ Times are wall-clock times in the professional's own zone (User.time_zone): "Mon
 9 to 13 on both sides of a daylight-saving change. scheduling/slots.py turns them into instants.
 """
 
+from datetime import date, datetime, time
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
+from django.forms.models import model_to_dict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from reservations.actions import Channel
 
 
 class Weekday(models.IntegerChoices):
@@ -94,3 +100,92 @@ class TimeOff(models.Model):
 
     def __str__(self):
         return f"{self.professional} · {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
+
+
+class ScheduleChange(models.Model):
+    """Append-only record of each range of hours and each time off added, changed or removed:
+    who, when, through which door, and the row as it was and as it became. A removed range is
+    deleted (the free slots come from what is there), and this says it existed."""
+
+    class What(models.TextChoices):
+        ADDED = "added", _("Added")
+        CHANGED = "changed", _("Changed")
+        REMOVED = "removed", _("Removed")
+
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="schedule_changes",
+        verbose_name=_("professional"),
+    )
+    # "workinghours" or "timeoff".
+    model = models.CharField(_("of"), max_length=32)
+    row_id = models.PositiveBigIntegerField(_("row"))
+    what = models.CharField(_("what"), max_length=8, choices=What.choices)
+    # {field: [before, after]}, times as text; before is None for an addition, after for a removal.
+    changes = models.JSONField(_("changes"), default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("schedule change")
+        verbose_name_plural = _("schedule changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["professional", "at"], name="schedule_change_pro_at")]
+
+    def __str__(self):
+        return f"{self.get_what_display()} · {self.model} {self.row_id}"
+
+
+def _fields(row):
+    values = model_to_dict(row, exclude=["id", "professional"])
+    return {
+        name: value.isoformat() if isinstance(value, datetime | date | time) else value
+        for name, value in values.items()
+    }
+
+
+def save_schedule(row, *, by, channel):
+    """Save a range of working hours or a time off (new or changed), and record what it was and
+    what it became. Returns the row."""
+    with transaction.atomic():
+        before = type(row).objects.filter(pk=row.pk).first() if row.pk else None
+        row.save()
+        old, new = (_fields(before) if before else {}), _fields(row)
+        changes = {
+            name: [old.get(name), value] for name, value in new.items() if old.get(name) != value
+        }
+        if before is None or changes:
+            ScheduleChange.objects.create(
+                professional_id=row.professional_id,
+                model=row._meta.model_name,
+                row_id=row.pk,
+                what=ScheduleChange.What.CHANGED if before else ScheduleChange.What.ADDED,
+                changes=changes,
+                actor=by,
+                channel=channel,
+            )
+    return row
+
+
+def delete_schedule(row, *, by, channel):
+    """Remove a range of working hours or a time off, recording what it was."""
+    with transaction.atomic():
+        ScheduleChange.objects.create(
+            professional_id=row.professional_id,
+            model=row._meta.model_name,
+            row_id=row.pk,
+            what=ScheduleChange.What.REMOVED,
+            changes={name: [value, None] for name, value in _fields(row).items()},
+            actor=by,
+            channel=channel,
+        )
+        row.delete()

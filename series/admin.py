@@ -19,10 +19,9 @@ from reservations.actions import Actor
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Reservation
 
-from . import texts
+from . import flow, texts
 from .forms import FORM_FIELDS, MoveForm
 from .models import Occurrence, Series, SeriesEvent, SkippedOccurrence
-from .planning import SeriesClash, plan_digest
 from .services import create_series, preview_series
 
 
@@ -185,8 +184,8 @@ class SeriesAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form_class = self.get_form(request, None, fields=FORM_FIELDS)
-        plan, error, digest = None, None, ""
         form = form_class(request.POST if request.method == "POST" else None)
+        now = None
         if request.method == "POST" and form.is_valid():
             fields = {name: form.cleaned_data[name] for name in FORM_FIELDS}
             try:
@@ -194,34 +193,21 @@ class SeriesAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                digest = plan_digest(plan)
-                seen = {p.index for p in plan if p.clashes}
-                skip = bool(request.POST.get("skip_clashes"))
-                if "_confirm" not in request.POST:
-                    pass
-                elif request.POST.get("digest") != digest:
-                    error = texts.plan_changed()
-                elif seen and not skip:
-                    error = _(
-                        "Some dates clash. Tick “Skip the clashing dates” or change the series."
+                by = Actor.staff(request.user)
+                now = flow.step(
+                    request.POST,
+                    plan,
+                    lambda skip: create_series(**fields, by=by, skip_clashes=skip),
+                    confirming="_confirm" in request.POST,
+                )
+                if now.done is not None:
+                    series = now.done
+                    self.message_user(
+                        request, texts.created(series.occurrences.count()), messages.SUCCESS
                     )
-                else:
-                    try:
-                        series = create_series(
-                            **fields,
-                            by=Actor.staff(request.user),
-                            skip_clashes=seen if skip else False,
-                        )
-                    except SeriesClash as exc:
-                        plan, digest = exc.plan, plan_digest(exc.plan)
-                        error = texts.plan_changed()
-                    else:
-                        self.message_user(
-                            request, texts.created(series.occurrences.count()), messages.SUCCESS
-                        )
-                        return HttpResponseRedirect(
-                            reverse("admin:series_series_change", args=[series.pk])
-                        )
+                    return HttpResponseRedirect(
+                        reverse("admin:series_series_change", args=[series.pk])
+                    )
         adminform = helpers.AdminForm(form, [(None, {"fields": FORM_FIELDS})], {})
         return self._render(
             request,
@@ -231,10 +217,7 @@ class SeriesAdmin(admin.ModelAdmin):
                 "adminform": adminform,
                 "form": form,
                 "media": self.media + adminform.media,
-                "plan": plan,
-                "clashing": [p for p in plan or [] if p.clashes],
-                "digest": digest,
-                "error": error,
+                "step": now,
                 "add": True,
             },
         )
@@ -288,44 +271,35 @@ class SeriesAdmin(admin.ModelAdmin):
         series, index, choices, now = self._series_and_index(request, object_id)
         data = request.POST if request.method == "POST" else request.GET
         form = MoveForm(data if "weekday" in data else None, initial=MoveForm.initial_for(series))
-        pairs, error, digest = None, None, ""
+        pairs, current = None, None
         if form.is_bound and form.is_valid():
-            weekday, local_time = form.cleaned_data["weekday"], form.cleaned_data["local_time"]
+            rule = (form.cleaned_data["weekday"], form.cleaned_data["local_time"])
             minutes = form.cleaned_data["minutes"]
-            _moved, pairs = series.plan_move(index, weekday, local_time, now, minutes)
-            plan = [p for _, p in pairs]
-            digest = plan_digest(plan)
-            seen = {p.index for p in plan if p.clashes}
-            skip = bool(data.get("skip_clashes"))
-            if request.method == "POST":
-                if data.get("digest") != digest:
-                    error = texts.plan_changed()
-                elif seen and not skip:
-                    error = _(
-                        "Some dates clash. Tick “Skip the clashing dates” or choose another time."
-                    )
-                else:
-                    try:
-                        moved = series.move_from(
-                            index,
-                            weekday,
-                            local_time,
-                            by=Actor.staff(request.user),
-                            now=now,
-                            skip_clashes=seen if skip else False,
-                            minutes=minutes,
-                        )
-                    except SeriesClash:
-                        _moved, pairs = series.plan_move(index, weekday, local_time, now, minutes)
-                        digest = plan_digest([p for _, p in pairs])
-                        error = texts.plan_changed()
-                    except ValidationError as exc:
-                        error = " ".join(exc.messages)
-                    else:
-                        self.message_user(request, texts.moved(len(moved)), messages.SUCCESS)
-                        return HttpResponseRedirect(
-                            reverse("admin:series_series_change", args=[series.pk])
-                        )
+            _moved, pairs = series.plan_move(index, *rule, now, minutes)
+
+            def move(skip):
+                return series.move_from(
+                    index,
+                    *rule,
+                    by=Actor.staff(request.user),
+                    now=now,
+                    skip_clashes=skip,
+                    minutes=minutes,
+                )
+
+            try:
+                current = flow.step(
+                    data, [p for _, p in pairs], move, confirming=request.method == "POST"
+                )
+            except ValidationError as exc:  # the series ended meanwhile
+                current = flow.Step(plan=[p for _, p in pairs], digest="", ticked=set())
+                current.error = " ".join(exc.messages)
+            if current.done is not None:
+                self.message_user(request, texts.moved(len(current.done)), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:series_series_change", args=[series.pk]))
+        # Each date beside where its session is now (the plan may have been made anew).
+        now_at = {o.index: o.reservation.start_time for o, _ in pairs or []}
+        rows = [(p, now_at.get(p.index)) for p in current.plan] if current else None
         return self._render(
             request,
             "move_from.html",
@@ -336,10 +310,8 @@ class SeriesAdmin(admin.ModelAdmin):
                 "choices": choices,
                 "index": index,
                 "form": form,
-                "pairs": pairs,
-                "clashing": [p for _, p in pairs or [] if p.clashes],
-                "digest": digest,
-                "error": error,
+                "step": current,
+                "rows": rows,
             },
         )
 

@@ -8,6 +8,10 @@ def plan_changed():
     return gettext("The dates changed since the preview: check them again.")
 
 
+def not_ticked():
+    return gettext("Some dates clash: tick each one you agree to skip, or choose another time.")
+
+
 def created(n):
     return ngettext(
         "Series created with %(n)d session.", "Series created with %(n)d sessions.", n

@@ -141,7 +141,9 @@ def use_every_flow(patient, pro, staff):
     add = "/admin/series/series/add/"
     preview = post(admin, add, {**form, "_preview": "1"}).content.decode()
     digest = re.search(r'name="digest" value="(\w+)"', preview)[1]
-    r = post(admin, add, {**form, "_confirm": "1", "digest": digest, "skip_clashes": "1"})
+    skip = re.findall(r'name="skip" value="(\d+)"', preview)
+    assert skip  # the clash, to tick
+    r = post(admin, add, {**form, "_confirm": "1", "digest": digest, "skip": skip})
     assert r.status_code == 302, r.content.decode()
     series = Series.objects.get(pk=r["Location"].split("/")[-3])
     assert series.skipped.exists() and series.occurrences.count() >= 2

@@ -1,6 +1,7 @@
 """Series in the admin, through HTTP with CSRF checked: a preview of every date and its clashes
 before anything is saved, consent to skip, and "this and later" from the series or a session."""
 
+import re
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
@@ -82,17 +83,18 @@ def test_the_preview_lists_each_date_and_its_clashes_and_saves_nothing(
     r = admin.post(ADD, {**form, "_preview": "1"})
     assert r.status_code == 200
     html = r.content.decode()
-    assert len(r.context["plan"]) == 12
-    assert [p.index for p in r.context["clashing"]] == [2]
+    assert len(r.context["step"].plan) == 12
+    assert [p.index for p in r.context["step"].clashing] == [2]
     assert "martes 24/03/2026 18:00" in html
     assert "Martín" in html  # whom it clashes with
-    assert 'name="skip_clashes"' in html
+    # The clashing date, and only it, has its box to skip it.
+    assert re.findall(r'name="skip" value="(\d+)"', html) == ["2"]
     assert Series.objects.count() == 0 and Reservation.objects.count() == 1
 
 
 def test_confirming_a_series_without_clashes_creates_it(admin, form, staff, frozen_now):
     preview = admin.post(ADD, {**form, "_preview": "1"})
-    digest = preview.context["digest"]
+    digest = preview.context["step"].digest
     r = admin.post(ADD, {**form, "_confirm": "1", "digest": digest})
     series = Series.objects.get()
     assert r.status_code == 302 and r["Location"].endswith(
@@ -106,13 +108,13 @@ def test_confirming_a_series_without_clashes_creates_it(admin, form, staff, froz
 
 
 def test_clashes_are_skipped_only_when_ticked(admin, form, staff, clash, frozen_now):
-    digest = admin.post(ADD, {**form, "_preview": "1"}).context["digest"]
+    digest = admin.post(ADD, {**form, "_preview": "1"}).context["step"].digest
     refused = admin.post(ADD, {**form, "_confirm": "1", "digest": digest})
     assert refused.status_code == 200
-    assert "Marcá" in refused.content.decode()
+    assert "marcá cada una que aceptes saltear" in refused.content.decode()
     assert Series.objects.count() == 0
 
-    r = admin.post(ADD, {**form, "_confirm": "1", "digest": digest, "skip_clashes": "1"})
+    r = admin.post(ADD, {**form, "_confirm": "1", "digest": digest, "skip": "2"})
     assert r.status_code == 302
     series = Series.objects.get()
     assert series.occurrences.count() == 11
@@ -124,11 +126,11 @@ def test_clashes_are_skipped_only_when_ticked(admin, form, staff, clash, frozen_
 def test_a_clash_that_appeared_after_the_preview_is_shown_again_never_saved(
     admin, form, other_patient, make_reservation, clash, frozen_now
 ):
-    digest = admin.post(ADD, {**form, "_preview": "1"}).context["digest"]
+    digest = admin.post(ADD, {**form, "_preview": "1"}).context["step"].digest
     make_reservation(other_patient, at("2026-04-07", 18))  # booked meanwhile
-    r = admin.post(ADD, {**form, "_confirm": "1", "digest": digest, "skip_clashes": "1"})
+    r = admin.post(ADD, {**form, "_confirm": "1", "digest": digest, "skip": "2"})
     assert r.status_code == 200
-    assert [p.index for p in r.context["clashing"]] == [2, 4]
+    assert [p.index for p in r.context["step"].clashing] == [2, 4]
     assert Series.objects.count() == 0
 
 
@@ -140,7 +142,7 @@ def test_adding_needs_the_csrf_token(admin, form, frozen_now):
 def test_invalid_fields_are_shown_with_the_form(admin, form, frozen_now):
     r = admin.post(ADD, {**form, "count": "4", "ends_on": "2026-05-01", "_preview": "1"})
     assert r.status_code == 200
-    assert r.context["plan"] is None
+    assert r.context["step"] is None
     assert "count" in r.context["form"].errors
     assert Series.objects.count() == 0
 
@@ -171,17 +173,17 @@ def test_move_this_and_later_refuses_a_clash_unless_skipped(
     query = {"from": "2", "weekday": "3", "local_time": "10:00", "minutes": "45"}
     preview = admin.get(url, query)
     assert preview.status_code == 200
-    assert [p.index for p in preview.context["clashing"]] == [4]
+    assert [p.index for p in preview.context["step"].clashing] == [4]
     assert "jueves 09/04/2026 10:00" in preview.content.decode()
-    post = {**query, "digest": preview.context["digest"], "csrfmiddlewaretoken": CSRF_TOKEN}
+    post = {**query, "digest": preview.context["step"].digest, "csrfmiddlewaretoken": CSRF_TOKEN}
     before = list(Reservation.objects.order_by("pk").values_list("start_time", flat=True))
 
     refused = admin.post(url, post)
-    assert refused.status_code == 200 and refused.context["error"]
+    assert refused.status_code == 200 and refused.context["step"].error
     assert list(Reservation.objects.order_by("pk").values_list("start_time", flat=True)) == before
     assert not ReservationEvent.objects.filter(action="rescheduled").exists()
 
-    r = admin.post(url, {**post, "skip_clashes": "1"})
+    r = admin.post(url, {**post, "skip": "4"})
     assert r.status_code == 302
     moved = series.occurrences.get(index=2).reservation
     assert moved.start_time == at("2026-03-26", 10)

@@ -464,10 +464,10 @@ def test_a_dropped_connection_says_so_and_changes_nothing(page, live_server, tur
 
 def test_a_server_error_says_so_and_nothing_is_half_done(page, live_server, turns, monkeypatch):
     # The event log write fails after the status UPDATE: the transaction must undo both.
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("the event log is down")
 
-    monkeypatch.setattr(ReservationEvent.objects, "create", broken)
+    monkeypatch.setattr(ReservationEvent, "save", broken)
     enter(page, live_server)
     page.console.allow("500", "htmx:responseError")
     target = turns["next"]

@@ -73,7 +73,9 @@ def test_two_real_workers_at_once_send_each_message_exactly_once(
         book(patient, professional, now + timedelta(days=3 + i), status="PENDING") for i in range(5)
     ] + [book(other_patient, professional, now + timedelta(days=3 + i, hours=2)) for i in range(5)]
     due = list(Outbox.objects.exclude(kind=Kind.REMINDER).values_list("pk", flat=True))
-    assert len(due) == 15  # 5 requests (patient + professional), 5 bookings; reminders later
+    # 5 requests and 5 bookings confirmed at once, each told to the patient and the professional;
+    # the reminders later.
+    assert len(due) == 20
     # Every message's task three more times (a retry, the sweep, a duplicate): more to race for.
     for _ in range(3):
         for pk in due:
@@ -106,8 +108,8 @@ def test_two_real_workers_at_once_send_each_message_exactly_once(
             _out, err = worker.communicate(timeout=120)
             assert worker.returncode == 0, err
     received = [(rcpt[0], m.get_body(("plain",)).get_content()) for rcpt, m in inbox.messages]
-    assert len(received) == 15
-    assert len(set(received)) == 15  # fifteen different messages, none twice
+    assert len(received) == 20
+    assert len(set(received)) == 20  # twenty different messages, none twice
     sent = Outbox.objects.filter(pk__in=due)
     assert set(sent.values_list("status", flat=True)) == {State.SENT}
     assert set(sent.values_list("attempts", flat=True)) == {1}

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -276,8 +276,9 @@ class Series(models.Model):
             start = series.next_index()
             plan = plan_occurrences(series, start, series.due_count(start, now), now)
             if plan:
-                Reservation.expire_overdue(now, professional_id=series.professional_id)
-                Reservation.expire_overdue(now, client_id=series.client_id)
+                Reservation.expire_overdue(
+                    now, Q(professional_id=series.professional_id) | Q(client_id=series.client_id)
+                )
             created = 0
             for planned in plan:
                 try:

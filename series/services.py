@@ -4,6 +4,7 @@ professional's agenda and the worker call. Changes to an existing series are its
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from reservations.actions import ActionKind, recording
@@ -38,8 +39,9 @@ def create_series(*, by, skip_clashes=False, now=None, **fields):
     try:
         with recording(ActionKind.SERIES_CREATE, by=by, at=now) as action:
             # Lapsed requests give their time to whoever books it (as a patient's booking does).
-            Reservation.expire_overdue(now, professional_id=series.professional_id)
-            Reservation.expire_overdue(now, client_id=series.client_id)
+            Reservation.expire_overdue(
+                now, Q(professional_id=series.professional_id) | Q(client_id=series.client_id)
+            )
             plan = plan_occurrences(series, 0, series.due_count(0, now), now)
             if not consented(skip_clashes, plan):
                 raise SeriesClash(plan)

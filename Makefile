@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTHON ?= python3
 
-.PHONY: install install-dev run test lint format screenshots
+.PHONY: install install-dev run test lint format screenshots messages
 
 # What serving needs (make run, make serve); the tests, lint and benchmarks add requirements-dev.txt.
 install: $(VENV)/.installed
@@ -35,6 +35,11 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+
+# Regenerates the catalogs from every template and Python file of ours and compiles them (needs
+# gettext). Then translate what is new in locale/es_AR, and run it again to compile.
+messages: install-dev
+	$(PY) manage.py messages
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .

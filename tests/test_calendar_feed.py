@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from portal.views import FEED_RATE
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +13,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from calendars.models import FeedToken
+from portal.views import FEED_RATE
 from reservations.models import Channel, Reservation
 
 from .conftest import NOW, make_user

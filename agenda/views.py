@@ -24,8 +24,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import ProfessionalProfile
 from reservations.models import Channel, Reservation, Status
-from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
 from reservations.templating import render_fragment
+from reservations.texts import long_date, patient_name, turn_day_of, turn_time
 from scheduling.models import TimeOff, Weekday, WorkingHours
 from series import texts
 from series.models import SkippedOccurrence
@@ -92,10 +92,6 @@ def _get_session_for_professional(request, pk):
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
         raise Http404 from None
-
-
-def patient_name(user):
-    return user.get_full_name() or user.email
 
 
 def cancel_question(r, now):

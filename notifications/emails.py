@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from calendars import ics
 from reservations.models import Modality, Reservation, Status
-from reservations.templatetags.turnos import long_date, turn_time
+from reservations.texts import long_date, turn_time
 
 from .models import Kind
 from .rules import CANCEL_KINDS, reminder_due, reminder_hours

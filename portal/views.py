@@ -37,8 +37,8 @@ from accounts.models import ProfessionalProfile, zone_city
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
 from reservations.models import Channel, Modality, Reservation, Status, professionals_of
-from reservations.templatetags.turnos import long_date, turn_day
 from reservations.templating import render_fragment
+from reservations.texts import long_date, turn_day
 from scheduling import booking
 from scheduling.models import WorkingHours
 from scheduling.slots import free_slots, parse_day, slot_at, week_start

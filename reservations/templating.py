@@ -19,9 +19,10 @@ from jinja2 import Environment
 from jinja2_fragments import render_block
 
 from accounts.models import initials, zone_label
+from reservations_site.templatetags import turnos
 
+from . import texts
 from .models import Modality, Phase, Status
-from .templatetags import turnos
 
 
 def url(name, *args):
@@ -67,7 +68,7 @@ def environment(**options):
         get_messages=get_messages,
         get_language=translation.get_language,
         languages=languages,
-        turn_when=turnos.turn_when,
+        turn_when=texts.turn_when,
         cancel_label=turnos.cancel_label,
         cancel_question=turnos.cancel_question,
         cancel_deadline_text=turnos.cancel_deadline_text,
@@ -77,9 +78,9 @@ def environment(**options):
         site_zone=turnos.site_zone,
     )
     env.filters.update(
-        turn_day=turnos.turn_day,
-        turn_time=turnos.turn_time,
-        turn_until=turnos.turn_until,
+        turn_day=texts.turn_day,
+        turn_time=texts.turn_time,
+        turn_until=texts.turn_until,
         zone_city=turnos.zone_city,
         capfirst=capfirst,
         status_label=label(Status),

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "portal",  # the patient's pages
     "agenda",  # the professional's pages
     "api",  # the JSON API
+    # The site that puts them together: settings, URLs, error pages, the pages' template tags.
+    "reservations_site",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

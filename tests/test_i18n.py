@@ -217,7 +217,7 @@ def test_spanish_weekdays_are_all_lower_case(frozen_now):
     """Django's own es_AR catalog writes "Domingo"; ours overrides it."""
     from django.utils import translation
 
-    from reservations.templatetags.turnos import turn_day
+    from reservations.texts import turn_day
 
     with translation.override("es-ar"):
         days = [turn_day(NOW + timedelta(days=n)) for n in range(2, 9)]

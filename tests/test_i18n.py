@@ -144,7 +144,11 @@ def used_msgids():
     """Every msgid the project's templates and Python code use (no gettext tools needed)."""
     found = set()
     call = re.compile(r"\b(?:n?gettext)\((u'(?:[^'\\]|\\.)*')")
-    for templates in (ROOT / "templates", ROOT / "notifications" / "templates"):
+    for templates in (
+        ROOT / "templates",
+        ROOT / "notifications" / "templates",
+        ROOT / "portal" / "templates",
+    ):
         for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
             for literal in call.findall(templatize(template.read_text(), origin=str(template))):
                 found.add(ast.literal_eval(literal))

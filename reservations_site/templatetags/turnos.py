@@ -63,6 +63,14 @@ def is_upcoming(reservation, now):
     return reservation.is_upcoming(now)
 
 
+@register.filter
+def occurrence(reservation):
+    """The session's place in a weekly series (the series app's reverse relation), or None.
+    `r.occurrence` in a template would raise for a session outside any series, and Django then
+    calls dir() on the session to decide to hide the error: on every such row of a list."""
+    return getattr(reservation, "occurrence", None)
+
+
 # Labels of stored values
 
 

@@ -148,6 +148,7 @@ def used_msgids():
         ROOT / "templates",
         ROOT / "notifications" / "templates",
         ROOT / "portal" / "templates",
+        ROOT / "agenda" / "templates",
     ):
         for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
             for literal in call.findall(templatize(template.read_text(), origin=str(template))):

@@ -17,6 +17,7 @@ from reservations.models import Modality, Phase, Status
 
 register = template.Library()
 
+register.filter("long_date", texts.long_date)
 register.filter("turn_day", texts.turn_day)
 register.filter("turn_day_of", texts.turn_day_of)
 register.filter("turn_until", texts.turn_until)
@@ -71,7 +72,7 @@ def occurrence(reservation):
     return getattr(reservation, "occurrence", None)
 
 
-# Labels of stored values
+# The label of a stored value
 
 
 def _label(choices):
@@ -87,8 +88,6 @@ def _label(choices):
     return label
 
 
-register.filter("status_label", _label(Status))
-register.filter("phase_label", _label(Phase))
 register.filter("modality_label", _label(Modality))
 
 

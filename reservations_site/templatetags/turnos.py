@@ -108,9 +108,9 @@ def badge(kind, text):
 
 
 @register.filter
-def phase_badge(phase):
+def phase_badge(value):
     """A session as its patient reads it (reservations.models.Phase)."""
-    return badge(phase, Phase(phase).label)
+    return badge(value, Phase(value).label)
 
 
 @register.simple_tag

@@ -25,8 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import ProfessionalProfile
 from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
-from reservations.templatetags.turnos import long_date, turn_day_of, turn_time
-from reservations.templating import render_fragment
+from reservations.texts import long_date, turn_time
 from scheduling.models import TimeOff, Weekday, WorkingHours, delete_schedule, save_schedule
 from series import texts
 from series.models import SkippedOccurrence
@@ -100,28 +99,6 @@ def _get_session_for_professional(request, pk):
         raise Http404 from None
 
 
-def patient_name(user):
-    return user.name
-
-
-def cancel_question(r, now):
-    """What the confirmation dialog asks before the professional cancels a session."""
-    return _("Cancel the session with %(name)s %(of_day)s, %(start)s? This cannot be undone.") % {
-        "name": patient_name(r.client),
-        "of_day": turn_day_of(r.start_time, now),
-        "start": turn_time(r.start_time),
-    }
-
-
-def _texts(now):
-    # Helpers the templates call: the Jinja environment is the patient pages' (reservations).
-    return {
-        "now": now,
-        "patient_name": patient_name,
-        "cancel_question": cancel_question,
-    }
-
-
 def parse_day(value, today):
     """The day ?date=YYYY-MM-DD names; today when it names none (missing, malformed, absurd)."""
     # fromisoformat also reads "20260310" and week dates; only the plain form is a link of ours.
@@ -173,6 +150,24 @@ class Week:
     def link(self, days):
         return "?date=" + (self.day + timedelta(days=days)).isoformat()
 
+    # The navigation's links, for the template (which cannot pass link() its argument).
+
+    @property
+    def previous_week(self):
+        return self.link(-7)
+
+    @property
+    def next_week(self):
+        return self.link(7)
+
+    @property
+    def previous_day(self):
+        return self.link(-1)
+
+    @property
+    def next_day(self):
+        return self.link(1)
+
     @property
     def title(self):
         # Translators: "Semana del lunes 9 de marzo".
@@ -212,7 +207,7 @@ def agenda(request):
         for d, rows in by_day.items()
     ]
     ctx = {
-        **_texts(now),
+        "now": now,
         "week": week,
         "days": days,
         "pending": pending[:PENDING_LIMIT],
@@ -232,7 +227,7 @@ def session(request, pk):
 def _session_context(r, now, notes, notes_error=""):
     day = timezone.localdate(r.start_time).isoformat()
     return {
-        **_texts(now),
+        "now": now,
         "r": r,
         "events": _events(r),
         "notes": notes,
@@ -274,10 +269,10 @@ def _answer(request, r, now, refusal, done):
             return redirect("agenda_session", r.pk)
         day = parse_day(request.POST.get("date"), None)
         return redirect(reverse("agenda") + (f"?date={day.isoformat()}" if day else ""))
-    ctx = {**_texts(now), "r": r, "result_message": message, "ok": not refusal}
+    ctx = {"now": now, "r": r, "result_message": message, "ok": not refusal}
     if shown_in == "session":
         ctx["events"] = _events(r)
-        return render_fragment(request, "agenda/session.html", "result", ctx)
+        return render(request, "agenda/session.html#result", ctx)
     # The week on screen (the form says which) shows this session too when it falls in it.
     day = parse_day(request.POST.get("date"), None)
     if day:
@@ -285,7 +280,7 @@ def _answer(request, r, now, refusal, done):
         ctx["in_week"] = start <= r.start_time < end
         ctx["day"] = day.isoformat()
     ctx["in_pending"] = shown_in == "pending"
-    return render_fragment(request, "agenda/week.html", "result", ctx)
+    return render(request, "agenda/week.html#result", ctx)
 
 
 @never_cache
@@ -477,7 +472,7 @@ def _clash_text(clash, professional):
         return _("The patient has another session then")
     if clash.kind in (ClashKind.PATIENT, ClashKind.PROFESSIONAL):
         return _("Your session with %(patient)s, %(when)s") % {
-            "patient": patient_name(clash.obj.client),
+            "patient": clash.obj.client.name,
             "when": clash.when,
         }
     if clash.kind == ClashKind.TIME_OFF:
@@ -620,7 +615,7 @@ def series_cancel(request, pk):
         for o in series.upcoming_from(occurrence.index, now)
     ]
     ctx = {
-        **_texts(now),
+        "now": now,
         "r": r,
         "series": series,
         "sessions": sessions,
@@ -674,7 +669,7 @@ def series_move(request, pk):
         rows = _plan_rows(plan, request.user, now, current)
         clashing = sum(1 for p in plan if p.clashes)
     ctx = {
-        **_texts(now),
+        "now": now,
         "r": r,
         "series": series,
         "form": form,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from calendars import ics
 from reservations.models import Modality, Reservation, ReservationEvent, Status
-from reservations.templatetags.turnos import long_date, turn_time
+from reservations.texts import long_date, turn_time
 from series.models import SeriesEvent
 
 from .models import Kind

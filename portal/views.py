@@ -38,8 +38,7 @@ from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
 from reservations.actions import Actor, Channel
 from reservations.models import Modality, Reservation, Status, professionals_of
-from reservations.templatetags.turnos import long_date, turn_day
-from reservations.templating import render_fragment
+from reservations.texts import long_date, turn_day
 from scheduling import booking
 from scheduling.models import WorkingHours
 from scheduling.slots import free_slots, parse_day, slot_at, week_start
@@ -137,10 +136,10 @@ def dashboard(request):
     ctx = {"now": now, "page": HistoryPage.of(request.user, request.GET.get("page"), now)}
     if request.htmx and request.htmx.target == "history":
         professionals_of(ctx["page"].rows)
-        return render_fragment(request, "reservations/dashboard.html", "history", ctx)
+        return render(request, "portal/dashboard.html#history", ctx)
     ctx["upcoming"], ctx["more_upcoming"] = _upcoming(request.user, now)
     professionals_of(ctx["upcoming"] + ctx["page"].rows)
-    return render(request, "reservations/dashboard.html", ctx)
+    return render(request, "portal/dashboard.html", ctx)
 
 
 @never_cache
@@ -160,8 +159,8 @@ def cancel(request, pk):
         return redirect(detail_url if from_detail else "dashboard")
     # The session is shown again where it was, in its new state: the page does not move.
     ctx = {"now": now, "r": reservation, "result_message": message, "ok": not refusal}
-    template = "reservations/detail.html" if from_detail else "reservations/dashboard.html"
-    return render_fragment(request, template, "cancel_result", ctx)
+    template = "portal/detail.html" if from_detail else "portal/dashboard.html"
+    return render(request, template + "#cancel-result", ctx)
 
 
 @never_cache
@@ -169,7 +168,7 @@ def cancel(request, pk):
 def reservation_detail(request, pk):
     reservation = _get_reservation_for_client(request, pk)
     ctx = {"r": reservation, "now": timezone.now(), "events": reservation.patient_events()}
-    return render(request, "reservations/detail.html", ctx)
+    return render(request, "portal/detail.html", ctx)
 
 
 @login_required
@@ -261,9 +260,16 @@ def _week_context(request, professional, now, *, week=None, moving=None):
             zone=zone,
             exclude=exclude,
         )
+    confirm_url = (
+        reverse("reschedule_confirm", args=[moving.pk])
+        if moving is not None
+        else reverse("book_confirm", args=[professional.pk])
+    )
+    # Each free slot with the link that picks it.
     by_day = {}
     for slot in slots:
-        by_day.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
+        link = f"{confirm_url}?start={_slot_param(slot.start)}"
+        by_day.setdefault(timezone.localtime(slot.start).date(), []).append((slot, link))
     days = []
     for offset in range(7):
         day = week + timedelta(days=offset)
@@ -292,20 +298,13 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         "next_url": f"{here}?week={week + timedelta(days=7)}"
         if week + timedelta(7) <= last_day
         else None,
-        "confirm_url": (
-            reverse("reschedule_confirm", args=[moving.pk])
-            if moving is not None
-            else reverse("book_confirm", args=[professional.pk])
-        ),
-        "slot_param": _slot_param,
-        "modality_labels": dict(Modality.choices),
     }
 
 
 def _render_week(request, ctx, status=200):
     if request.htmx and request.htmx.target == "week":
-        return render_fragment(request, "scheduling/week.html", "week", ctx)
-    return render(request, "scheduling/week.html", ctx, status=status)
+        return render(request, "portal/book_week.html#week", ctx)
+    return render(request, "portal/book_week.html", ctx, status=status)
 
 
 def _refused(request, professional, now, refusal, start=None, moving=None):
@@ -313,14 +312,14 @@ def _refused(request, professional, now, refusal, start=None, moving=None):
     week = week_start(timezone.localtime(start).date()) if start else None
     ctx = _week_context(request, professional, now, week=week, moving=moving)
     ctx["refusal"] = refusal
-    return render(request, "scheduling/week.html", ctx, status=409)
+    return render(request, "portal/book_week.html", ctx, status=409)
 
 
 @never_cache
 @login_required
 def choose_professional(request):
     professionals = booking.bookable_professionals(request.user)
-    return render(request, "scheduling/professionals.html", {"professionals": professionals})
+    return render(request, "portal/book_professionals.html", {"professionals": professionals})
 
 
 @never_cache
@@ -373,7 +372,7 @@ def _confirm_page(request, professional, now, moving=None):
     if not slot:
         ctx = _week_context(request, professional, now, moving=moving)
         ctx["refusal"] = booking.unavailable()
-        return render(request, "scheduling/week.html", ctx)
+        return render(request, "portal/book_week.html", ctx)
     preview = Reservation(professional=professional, start_time=slot.start, end_time=slot.end)
     chosen = moving.session_modality if moving is not None else None
     back = reverse(
@@ -388,7 +387,6 @@ def _confirm_page(request, professional, now, moving=None):
         "preview": preview,
         "chosen": chosen if chosen in slot.modalities else slot.modalities[0],
         "needs_approval": booking.needs_approval(professional),
-        "modality_labels": dict(Modality.choices),
         "action": (
             reverse("reschedule", args=[moving.pk])
             if moving is not None
@@ -398,7 +396,7 @@ def _confirm_page(request, professional, now, moving=None):
         + "?"
         + urlencode({"week": week_start(timezone.localtime(slot.start).date())}),
     }
-    return render(request, "scheduling/confirm.html", ctx)
+    return render(request, "portal/book_confirm.html", ctx)
 
 
 @never_cache
@@ -412,7 +410,7 @@ def book_confirm(request, pk):
 def _notice_page(request, reservation, now, refusal, status=200):
     """Inside the notice (or started, or past): no slots, why, and whom to contact."""
     ctx = {"now": now, "r": reservation, "refusal": refusal}
-    return render(request, "scheduling/reschedule_refused.html", ctx, status=status)
+    return render(request, "portal/reschedule_refused.html", ctx, status=status)
 
 
 @never_cache

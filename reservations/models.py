@@ -779,3 +779,8 @@ class ReservationEvent(Event):
 
     def __str__(self):
         return f"{self.get_action_display()} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+    @property
+    def moved_away(self):
+        """The cancel of a session its patient moved to another time."""
+        return self.action == self.Action.CANCELLED and self.reason == ReasonCode.RESCHEDULED

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "portal",  # the patient's pages
     "agenda",  # the professional's pages
     "api",  # the JSON API
+    # The site that puts them together: settings, URLs, error pages, the pages' template tags.
+    "reservations_site",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -106,16 +108,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "reservations_site.urls"
 WSGI_APPLICATION = "reservations_site.wsgi.application"
 
-# The patient's pages (jinja2/) are Jinja2 templates: the dashboard renders several times faster
-# than with Django's engine (docs/performance.md). Account pages, which django-allauth renders
-# with its own template tags, the admin and the error pages use Django's (templates/).
+# One template language, Django's: every page (each door's app templates, templates/ for the
+# layout, allauth's pages and the error pages), the admin and the emails. htmx fragments are named
+# partials of the page's own template (django-template-partials: "page.html#partial"), whose app
+# wraps these loaders in its own and in the cached loader (template_partials/apps.py).
 TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "reservations.templating.environment"},
-    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -348,7 +345,7 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-    TEMPLATES[1]["OPTIONS"]["debug"] = False
+    TEMPLATES[0]["OPTIONS"]["debug"] = False
 
 LOGGING = {
     "version": 1,

@@ -211,7 +211,7 @@ class Series(models.Model):
     def label(self, tz=None):
         """'Semanal · martes 18:00', 'Cada 2 semanas · martes 18:00' in the active language, at
         the time it is in `tz` (default: the active zone, the reader's)."""
-        from reservations.templatetags.turnos import WEEKDAYS
+        from reservations.texts import WEEKDAYS
 
         tz = tz or timezone.get_current_timezone()
         today = timezone.now().astimezone(self.tz).date()

@@ -89,7 +89,7 @@ def test_a_professional_who_is_a_patient_too_switches_between_agenda_and_session
     agenda = html_of(client.get("/agenda/"))
     assert 'href="/dashboard/"' in agenda and "Mis turnos" in agenda
     assert '<a href="/agenda/" aria-current="page">Agenda</a>' in agenda
-    # Back on the patient's pages (Jinja2 and Django templates), "Agenda" leads back.
+    # Back on the patient's pages (the dashboard and preferences), "Agenda" leads back.
     assert '<a href="/agenda/">Agenda</a>' in html_of(client.get("/dashboard/"))
     assert '<a href="/agenda/">Agenda</a>' in html_of(client.get("/preferences/"))
     # A patient is never offered it.

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polib
 import pytest
-from django.template import engines
 from django.utils import translation
 from django.utils.translation.template import templatize
 
@@ -144,14 +143,15 @@ def used_msgids():
     """Every msgid the project's templates and Python code use (no gettext tools needed)."""
     found = set()
     call = re.compile(r"\b(?:n?gettext)\((u'(?:[^'\\]|\\.)*')")
-    for templates in (ROOT / "templates", ROOT / "notifications" / "templates"):
+    for templates in (
+        ROOT / "templates",
+        ROOT / "notifications" / "templates",
+        ROOT / "portal" / "templates",
+        ROOT / "agenda" / "templates",
+    ):
         for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
             for literal in call.findall(templatize(template.read_text(), origin=str(template))):
                 found.add(ast.literal_eval(literal))
-    jinja = engines["jinja2"].env
-    for template in (ROOT / "jinja2").rglob("*.html"):
-        for _line, _function, message in jinja.extract_translations(template.read_text()):
-            found.update([message] if isinstance(message, str) else message[:1])
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
     for folder in (
         "accounts",
@@ -222,7 +222,7 @@ def test_spanish_weekdays_are_all_lower_case(frozen_now):
     """Django's own es_AR catalog writes "Domingo"; ours overrides it."""
     from django.utils import translation
 
-    from reservations.templatetags.turnos import turn_day
+    from reservations.texts import turn_day
 
     with translation.override("es-ar"):
         days = [turn_day(NOW + timedelta(days=n)) for n in range(2, 9)]
@@ -370,7 +370,7 @@ def messages_in_django_template(template):
 def patient_facing_messages():
     """Every message a patient can read, from our code and templates and from the libraries'.
 
-    Ours: the project's templates, Jinja templates and Python (used_msgids). allauth's: the
+    Ours: the project's templates and Python (used_msgids). allauth's: the
     templates of theirs we render (those under account/ and allauth/ that ours do not replace)
     and the messages of its account code (form errors, rate limits). Django's: form validation
     errors and the password validators.

@@ -1,14 +1,15 @@
+"""A session's day and time as people say them ("martes 10 de marzo", "hoy a las 14:00").
+
+Plain functions for Python code (emails, the series' labels, the doors' views); the templates get
+them as filters and tags from reservations_site/templatetags/turnos.py. The core has no pages, so
+nothing here knows about templates."""
+
 from datetime import timedelta
 from functools import lru_cache
 
-from django import template
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy, pgettext
 from django.utils.translation import gettext as _
-
-from accounts.models import zone_city
-
-register = template.Library()
 
 # Weekday names, Monday first. The same msgids as Django's own, so our catalog overrides them:
 # Django's es_AR catalog has "Domingo" capitalised among lower-case days.
@@ -72,13 +73,11 @@ def long_date(day, with_year=True):
     return _("%(weekday)s, %(month)s %(day)s") % parts
 
 
-@register.filter
 def turn_day(value, now=None):
     """'hoy', 'mañana' or 'martes 10 de marzo', in the active (viewer's) time zone."""
     return _day(value, now)[1]
 
 
-@register.filter
 def turn_day_of(value, now=None):
     """The day after "turno": 'del martes 10 de marzo', but 'de hoy', 'de mañana'."""
     kind, text = _day(value, now)
@@ -92,7 +91,6 @@ def turn_day_of(value, now=None):
     return _("of %(day)s") % {"day": text}
 
 
-@register.filter
 def turn_until(value, now=None):
     """'You can cancel online until …': 'hoy a las 14:00', 'el martes 10 de marzo a las 14:00'."""
     kind, text = _day(value, now)
@@ -103,16 +101,11 @@ def turn_until(value, now=None):
     return _("%(day)s at %(time)s") % {"day": text, "time": turn_time(value)}
 
 
-@register.filter
 def turn_time(value):
     # "H:i" has no localized parts; strftime gives the same text for a fraction of the cost.
     return timezone.localtime(value).strftime("%H:%M")
 
 
-# A session's texts, for the Jinja2 pages (reservations/templating.py) and as tags for Django's.
-
-
-@register.simple_tag
 def turn_when(reservation, now, zone=None):
     """'martes 10 de marzo, 14:00 – 14:50 (50 min)', in `zone` or else the active (viewer's)."""
     if zone is not None:
@@ -125,47 +118,3 @@ def turn_when(reservation, now, zone=None):
         "end": turn_time(reservation.end_time),
         "minutes": reservation.duration_minutes,
     }
-
-
-def _day_of_and_start(reservation, now):
-    return {
-        "of_day": turn_day_of(reservation.start_time, now),
-        "start": turn_time(reservation.start_time),
-    }
-
-
-@register.simple_tag
-def cancel_label(reservation, now):
-    """The cancel button's accessible name: 'Cancelar turno de mañana, 14:00'."""
-    return _("Cancel session %(of_day)s, %(start)s") % _day_of_and_start(reservation, now)
-
-
-@register.simple_tag
-def cancel_question(reservation, now):
-    """What the confirmation dialog asks before a cancel."""
-    return _("Cancel your session %(of_day)s, %(start)s? This cannot be undone.") % (
-        _day_of_and_start(reservation, now)
-    )
-
-
-@register.simple_tag
-def cancel_deadline_text(reservation, now):
-    """'Podés cancelar en línea hasta el martes 2 de septiembre a las 14:00.'"""
-    return _("You can cancel online until %(when)s.") % {
-        "when": turn_until(reservation.cancel_deadline, now)
-    }
-
-
-register.filter("zone_city", zone_city)
-
-
-@register.simple_tag
-def viewer_zone():
-    """The zone every time on the page is shown in (the viewer's, set by the middleware)."""
-    return timezone.get_current_timezone()
-
-
-@register.simple_tag
-def site_zone():
-    """The practice's own zone (settings.TIME_ZONE)."""
-    return timezone.get_default_timezone()

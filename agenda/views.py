@@ -27,9 +27,9 @@ from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
 from scheduling.models import TimeOff, Weekday, WorkingHours, delete_schedule, save_schedule
-from series import texts
+from series import flow, texts
 from series.models import SkippedOccurrence
-from series.planning import ClashKind, SeriesClash, plan_digest
+from series.planning import ClashKind
 from series.services import create_series, preview_series
 
 from .forms import (
@@ -499,15 +499,6 @@ def _plan_rows(plan, professional, now, current=None):
     ]
 
 
-def _ticked(request):
-    """The indexes the professional ticked to skip; anything else is ignored."""
-    return {int(v) for v in request.POST.getlist("skip") if v.isdigit()}
-
-
-def _not_ticked():
-    return _("Some dates clash: tick each one you agree to skip, or choose another time.")
-
-
 def _prefill_from(request, pk):
     """A series like this session (one of theirs): same patient, weekday, time, length and
     modality, from the week after (the session itself stays as it is, outside the series)."""
@@ -540,7 +531,7 @@ def series_new(request):
         initial = {"interval_weeks": 1, "starts_on": timezone.localdate(now)}
     data = request.POST if request.method == "POST" else None
     form = SeriesForm(data, initial=initial, professional=request.user)
-    plan, digest, error = None, "", None
+    step = None
     if form.is_bound and form.is_valid():
         fields = form.series_fields()
         try:
@@ -548,35 +539,33 @@ def series_new(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            digest = plan_digest(plan)
-            seen = request.POST.get("digest", "")
-            if "_confirm" in request.POST and seen != digest:
-                error = texts.plan_changed()
-            elif "_confirm" in request.POST:
-                try:
-                    series = create_series(
-                        **fields,
-                        by=_as_professional(request),
-                        skip_clashes=_ticked(request),
-                        now=now,
-                    )
-                except SeriesClash as exc:
-                    plan, digest = exc.plan, plan_digest(exc.plan)
-                    error = texts.plan_changed() if digest != seen else _not_ticked()
-                else:
-                    messages.success(request, texts.created(series.occurrences.count()))
-                    return redirect(reverse("agenda") + f"?date={series.anchor_date.isoformat()}")
-    ctx = {
-        "form": form,
-        "rows": _plan_rows(plan, request.user, now) if plan is not None else None,
-        "clashing": sum(1 for p in plan or [] if p.clashes),
-        "digest": digest,
-        "error": error,
-        # Ticks are kept only for the plan they were given for.
-        "ticked": _ticked(request) if plan and request.POST.get("digest") == digest else set(),
-    }
+            by = _as_professional(request)
+            step = flow.step(
+                request.POST,
+                plan,
+                lambda skip: create_series(**fields, by=by, skip_clashes=skip, now=now),
+                confirming="_confirm" in request.POST,
+            )
+            if step.done is not None:
+                series = step.done
+                messages.success(request, texts.created(series.occurrences.count()))
+                return redirect(reverse("agenda") + f"?date={series.anchor_date.isoformat()}")
+    ctx = {"form": form, **_plan_context(step, request.user, now)}
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "agenda/series_new.html", ctx, status=status)
+
+
+def _plan_context(step, professional, now, current=None):
+    """What the plan's partial shows of a step of the series flow (nothing before a preview)."""
+    if step is None:
+        return {"rows": None}
+    return {
+        "rows": _plan_rows(step.plan, professional, now, current),
+        "clashing": len(step.clashing),
+        "digest": step.digest,
+        "error": step.error,
+        "ticked": step.ticked,
+    }
 
 
 def _get_occurrence_for_professional(request, pk):
@@ -635,49 +624,40 @@ def series_move(request, pk):
     now = timezone.now()
     data = request.POST if request.method == "POST" else None
     form = SeriesMoveForm(data, initial=SeriesMoveForm.initial_for(series))
-    rows, digest, error, clashing = None, "", None, 0
+    step, current = None, None
     if form.is_bound and form.is_valid():
-        args = (form.cleaned_data["weekday"], form.cleaned_data["local_time"])
+        rule = (form.cleaned_data["weekday"], form.cleaned_data["local_time"])
         minutes = form.cleaned_data["minutes"]
-        _moved, pairs = series.plan_move(occurrence.index, *args, now, minutes)
-        plan = [p for _, p in pairs]
-        digest = plan_digest(plan)
-        seen = request.POST.get("digest", "")
-        if "_confirm" in request.POST and seen != digest:
-            error = texts.plan_changed()
-        elif "_confirm" in request.POST:
-            try:
-                moved = series.move_from(
-                    occurrence.index,
-                    *args,
-                    by=_as_professional(request),
-                    now=now,
-                    skip_clashes=_ticked(request),
-                    minutes=minutes,
-                )
-            except SeriesClash:
-                _moved, pairs = series.plan_move(occurrence.index, *args, now, minutes)
-                plan = [p for _, p in pairs]
-                digest = plan_digest(plan)
-                error = texts.plan_changed() if digest != seen else _not_ticked()
-            except ValidationError as exc:  # the series ended meanwhile
-                error = " ".join(exc.messages)
-            else:
-                messages.success(request, texts.moved(len(moved)))
-                return redirect("agenda_session", r.pk)
+        _moved, pairs = series.plan_move(occurrence.index, *rule, now, minutes)
+        # Each date beside where its session is now.
         current = {o.index: o.reservation.start_time for o, _ in pairs}
-        rows = _plan_rows(plan, request.user, now, current)
-        clashing = sum(1 for p in plan if p.clashes)
+
+        def move(skip):
+            return series.move_from(
+                occurrence.index,
+                *rule,
+                by=_as_professional(request),
+                now=now,
+                skip_clashes=skip,
+                minutes=minutes,
+            )
+
+        try:
+            step = flow.step(
+                request.POST, [p for _, p in pairs], move, confirming="_confirm" in request.POST
+            )
+        except ValidationError as exc:  # the series ended meanwhile
+            step = flow.Step(plan=[p for _, p in pairs], digest="", ticked=set())
+            step.error = " ".join(exc.messages)
+        if step.done is not None:
+            messages.success(request, texts.moved(len(step.done)))
+            return redirect("agenda_session", r.pk)
     ctx = {
         "now": now,
         "r": r,
         "series": series,
         "form": form,
-        "rows": rows,
-        "clashing": clashing,
-        "digest": digest,
-        "error": error,
-        "ticked": _ticked(request) if rows and request.POST.get("digest") == digest else set(),
+        **_plan_context(step, request.user, now, current),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "agenda/series_move.html", ctx, status=status)

@@ -36,4 +36,9 @@ class Command(BaseCommand):
         for language in LANGUAGES:
             path = Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES" / "django.po"
             path.write_text(CREATION_DATE.sub("", path.read_text()))
-        call_command("compilemessages", locale=LANGUAGES, verbosity=options["verbosity"])
+        call_command(
+            "compilemessages",
+            locale=LANGUAGES,
+            ignore_patterns=IGNORED,
+            verbosity=options["verbosity"],
+        )

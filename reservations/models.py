@@ -463,7 +463,10 @@ class Reservation(models.Model):
     def patient_events(self):
         """This session's story as its patient may read it: booked, confirmed, moved, cancelled
         (by whom, and why), oldest first. Staff's other edits are not part of it."""
-        return list(self.events.filter(action__in=PATIENT_EVENT_ACTIONS).order_by("at", "id"))
+        what = ReservationEvent.Action
+        hers = [what.CREATED, what.CONFIRMED, what.RESCHEDULED, what.CANCELLED, what.DECLINED]
+        hers.append(what.EXPIRED)
+        return list(self.events.filter(action__in=hers).order_by("at", "id"))
 
     def is_upcoming(self, now):
         """In progress or ahead and not cancelled: what ReservationQuerySet.upcoming_for selects."""
@@ -707,9 +710,6 @@ def reason_refusal(by, reason):
     if by.is_practice and not reason:
         return Refusal("reason_required", _("Write the reason: the patient will read it."))
     return None
-
-
-PATIENT_EVENT_ACTIONS = ("created", "confirmed", "rescheduled", "cancelled", "declined", "expired")
 
 
 def _jsonable(value):

@@ -146,7 +146,7 @@ def demo_states(patient, now):
                 states.add("absent")
         elif r.start_time <= now:
             states.add("in_progress")
-        elif r.start_time - now < r.notice_period:
+        elif r.inside_notice(now):
             states.add("within_notice")
         else:
             states.add("beyond_notice")

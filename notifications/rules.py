@@ -9,6 +9,7 @@ A message written after the commit can be lost if the process dies between the t
 itself never is, and never waits for, or fails because of, its messages.
 """
 
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.db import transaction
@@ -186,19 +187,48 @@ def messages_for(action, now):
 
 
 def record(action, now):
-    """Write the messages `action` causes and have the worker send them."""
+    """Write the messages `action` causes and have the worker send them.
+
+    A session confirmed or moved gets a new reminder, and its waiting one is skipped with it. A
+    session cancelled keeps its waiting reminder row until its time, when sending finds it no
+    longer applies (emails.skip_reason) and skips it: no statement more per cancel."""
     from .tasks import schedule
 
-    with transaction.atomic():
-        _skip_stale_reminders(action)
-        rows = Outbox.objects.bulk_create(messages_for(action, now))
+    again = _reminded_again(action)
+    with transaction.atomic() if again else nullcontext():
+        if again:
+            Outbox.objects.filter(
+                kind=Kind.REMINDER, status=State.PENDING, reservation_id__in=again
+            ).update(status=State.SKIPPED, last_error="replaced after a change")
+        rows = _write(messages_for(action, now))
     schedule([(row.pk, row.next_attempt_at) for row in rows], now)
 
 
-def _skip_stale_reminders(action):
-    """The reminders of the sessions this action changed are decided again: the pending ones are
-    skipped here, and _reminders() writes the one that applies now (checked again when it fires,
-    emails.skip_reason)."""
+def _reminded_again(action):
+    """The sessions this action confirmed or moved: their waiting reminder gives way to the one
+    _reminders() writes."""
+    return {
+        e.reservation.pk
+        for e in action.events_of(ReservationEvent)
+        if e.action in (Event.CONFIRMED, Event.RESCHEDULED)
+        and e.reservation.status == Status.CONFIRMED
+    }
+
+
+def _write(rows):
+    """Save the rows. bulk_create is a transaction of its own (BEGIN and COMMIT: two statements
+    more), so an action's few messages (a patient and a professional) go as single INSERTs."""
+    if len(rows) > 3:
+        return Outbox.objects.bulk_create(rows)
+    for row in rows:
+        row.save(force_insert=True)
+    return rows
+
+
+def _reminders_changed(action):
+    """The sessions whose waiting reminder this action makes wrong: ({no longer confirmed},
+    {confirmed or moved: _reminders() writes their new one}). Checked again when a reminder
+    fires (emails.skip_reason)."""
     off, again = set(), set()
     for event in action.events_of(ReservationEvent):
         r = event.reservation
@@ -207,13 +237,5 @@ def _skip_stale_reminders(action):
         if r.status != Status.CONFIRMED:
             off.add(r.pk)
         elif event.action in REMINDED_AFTER:
-            again.add(r.pk)  # confirmed or moved: _reminders() writes its new one
-    pending = Outbox.objects.filter(kind=Kind.REMINDER, status=State.PENDING)
-    if off:
-        pending.filter(reservation_id__in=off).update(
-            status=State.SKIPPED, last_error="session no longer confirmed"
-        )
-    if again:
-        pending.filter(reservation_id__in=again).update(
-            status=State.SKIPPED, last_error="replaced after a change"
-        )
+            again.add(r.pk)
+    return off, again

@@ -68,7 +68,7 @@ def _limit_refusal(patient, professional, now, moving=None):
     (the session being moved does not count)."""
     waiting = Reservation.objects.filter(
         client=patient, professional=professional, status=Status.PENDING, end_time__gt=now
-    )
+    ).exclude(expires_at__lte=now)  # a lapsed request waits for nobody
     if moving is not None:
         waiting = waiting.exclude(pk=moving.pk)
     if waiting.count() >= settings.BOOKING_MAX_PENDING:
@@ -83,10 +83,9 @@ def _limit_refusal(patient, professional, now, moving=None):
 
 
 def _prepare(patient, professional, start_time, modality, now, moving=None):
-    """Inside the booking's transaction: free the time of lapsed requests, serialize this
-    patient's bookings, and check the slot and the limit. Returns (slot, modality, refusal)."""
-    # A late worker never blocks a slot: whoever books first expires lapsed requests.
-    Reservation.expire_overdue(now, Q(professional=professional) | Q(client=patient))
+    """Inside the booking's transaction: serialize this patient's bookings, and check the slot
+    and the limit. Returns (slot, modality, refusal). (Lapsed requests hold no slot and count
+    toward no limit; one still in the database's way is expired by _booking_again.)"""
     # One booking at a time per patient, so two at once cannot both pass the limit.
     list(User.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
     slot = slot_at(
@@ -132,6 +131,41 @@ class _Refused(Exception):
         self.refusal = refusal
 
 
+class _Taken(_Refused):
+    """The database's guard refused `reservation`'s time: someone holds it."""
+
+    def __init__(self, reservation):
+        super().__init__(unavailable())
+        self.reservation = reservation
+
+
+def _booking_again(taken, now):
+    """Whether a booking refused by the database's guard may be tried again: a late worker never
+    blocks a slot, so a request that lapsed (and no worker expired yet) on that time, the
+    professional's or the patient's, is expired now."""
+    r = taken.reservation
+    in_the_way = Q(professional_id=r.professional_id) | Q(client_id=r.client_id)
+    return bool(
+        Reservation.expire_overdue(
+            now, in_the_way, start_time__lt=r.end_time, end_time__gt=r.start_time
+        )
+    )
+
+
+def _attempts(work, now):
+    """Do `work` (a whole booking transaction; retrying_deadlocks), once more when a lapsed
+    request was in its way. Returns its result, or the Refusal it raised."""
+    for again in (True, False):
+        try:
+            return retrying_deadlocks(work)
+        except _Taken as taken:
+            if not (again and _booking_again(taken, now)):
+                return taken.refusal
+        except _Refused as refused:
+            return refused.refusal
+    raise AssertionError("unreachable")
+
+
 def request_booking(patient, professional, start_time, modality, *, now, channel):
     """Book `start_time` with `professional` for `patient`, who books it themself through
     `channel`: PENDING (holding the slot until Reservation.pending_expiry) when the professional
@@ -153,14 +187,11 @@ def request_booking(patient, professional, start_time, modality, *, now, channel
                 reservation.insert(by=by, within=action)
             except ValidationError as exc:
                 # Another patient won the time since the slots were computed.
-                raise _Refused(unavailable()) from exc
+                raise _Taken(reservation) from exc
             schedule_expiry(reservation)
         return reservation
 
-    try:
-        return retrying_deadlocks(book)
-    except _Refused as refused:
-        return refused.refusal
+    return _attempts(book, now)
 
 
 def reschedule_refusal(reservation, now):
@@ -202,7 +233,7 @@ def reschedule(reservation, start_time, modality=None, *, by, now):
                         by=by, changes={"rescheduled_from": str(reservation.pk)}, within=action
                     )
                 except ValidationError as exc:
-                    raise _Refused(unavailable()) from exc
+                    raise _Taken(new) from exc
                 schedule_expiry(new)
         except BaseException:
             # Rolled back: the old session is as it was in the database; so it is here.
@@ -210,7 +241,4 @@ def reschedule(reservation, start_time, modality=None, *, by, now):
             raise
         return new
 
-    try:
-        return retrying_deadlocks(move)
-    except _Refused as refused:
-        return refused.refusal
+    return _attempts(move, now)

@@ -70,7 +70,7 @@ def marker(size):
     return f"turnos-bench v{SCHEMA_VERSION} " + json.dumps(asdict(size), sort_keys=True)
 
 
-def _current_marker():
+def current_marker():
     with connection.cursor() as cur:
         cur.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
@@ -93,7 +93,7 @@ def _copy(table, columns, rows, total, label):
 def build(size, *, rebuild=False):
     """Make the database hold `size`; returns quickly when it already does."""
     connection.ensure_connection()
-    if not rebuild and _current_marker() == marker(size):
+    if not rebuild and current_marker() == marker(size):
         print(f"  reusing {settings.DATABASES['default']['NAME']} ({size.reservations:,} rows)")
         return False
     rng = random.Random(20260310)  # the same data on every machine

@@ -580,6 +580,7 @@ def main():
     db_name = "turnos_bench_quick" if opts.quick else "turnos_bench"
     OUT.mkdir(exist_ok=True)
     began = time.monotonic()
+    host = machine()  # its load average before the benchmark adds its own
 
     check_port_free()
     need_wrk()
@@ -719,7 +720,9 @@ def main():
         if server:
             server.stop()
 
-    table = report(scenarios, queries, size, runs, duration, opts, redis, settings.SESSION_ENGINE)
+    table = report(
+        scenarios, queries, size, runs, duration, opts, redis, settings.SESSION_ENGINE, host
+    )
     print()
     print(table)
     (OUT / ("last-quick.md" if opts.quick else "last.md")).write_text(table)
@@ -728,12 +731,12 @@ def main():
     print(f"Done in {time.monotonic() - began:.0f} s")
 
 
-def report(scenarios, queries, size, runs, duration, opts, redis, session_engine):
+def report(scenarios, queries, size, runs, duration, opts, redis, session_engine, host):
     from bench import build_data
 
     ceiling_rps = scenarios[0].median("rps")
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, on {machine()}.",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, on {host}.",
         "",
         f"Data: {size.patients:,} patients, {size.professionals} professionals, "
         f"{size.reservations:,} reservations over five years "

@@ -327,12 +327,13 @@ def cancel_targets(sessions, limit):
 
 def check_and_reset_cancels(targets):
     """Each target cancelled exactly once (no lost or doubled update), then put back:
-    (cancelled, doubled, lost). The messages the cancels wrote go with their events, and the
-    tasks that would send them are deleted (the benchmark's database has no others)."""
+    (cancelled, doubled, lost). The messages the cancels wrote are deleted, and the tasks that
+    would send them (the benchmark's data has no others)."""
     from django.db import transaction
     from django.db.models import Count
     from django_tasks_db.models import DBTaskResult
 
+    from notifications.models import Outbox
     from reservations.models import Reservation, ReservationEvent, Status
 
     ids = [pk for _, pk, _ in targets]
@@ -358,6 +359,7 @@ def check_and_reset_cancels(targets):
     # A lost update: the row says cancelled without its event, or an event without the row.
     lost = len(cancelled ^ set(events))
     with transaction.atomic():
+        Outbox.objects.filter(reservation_id__in=ids).delete()
         ReservationEvent.objects.filter(reservation_id__in=ids).delete()
         DBTaskResult.objects.all().delete()
         for status in {s for _, _, s in targets}:
@@ -753,7 +755,7 @@ def report(scenarios, queries, size, runs, duration, opts, redis, session_engine
         f"REDIS_URL {redis} (rate-limit counters), API_RATE_LIMIT={API_RATE_LIMIT} so that "
         "the API's throttle never refuses the load. "
         f"Load: wrk, {opts.connections} connections, {duration} s per scenario after a "
-        f"{WARM_UP_S} s warm-up (none for the cancels), "
+        f"{WARM_UP_S} s warm-up (none for the cancels and the bookings), "
         f"{'median of ' + str(runs) + ' runs' if runs > 1 else 'one run'}; every request as "
         f"one of {size.patients:,} logged-in patients (session cookies rotate), or of the "
         f"{size.heavy_patients} with {size.heavy_rows:,} reservations where the row says so.",

@@ -29,8 +29,9 @@ start and end, and waits for an answer each time).
 
 Uses the database built by `make bench` (or `make bench-quick`, with --quick) with the settings
 the benchmark's server has, and logs its patients in with sessions of its own (deleted at the
-end). For the running server, py-spy gives the same picture: py-spy record -o profile.svg --pid
-<worker pid>
+end), seen "in a day" so that no request rewrites them: how many did would otherwise depend on
+how fast the machine was (build_data.log_in). For the running server, py-spy gives the same
+picture: py-spy record -o profile.svg --pid <worker pid>
 """
 
 import argparse
@@ -103,12 +104,14 @@ class Gets:
         self.client, self.path, self.anonymous = client, opts.path, opts.anonymous
         if opts.full:
             users = groups["full"][:PATIENTS]
-            keys = build_data.log_in(users)
+            keys = build_data.log_in(users, seen_ahead=True)
             self.sessions = [
                 (key, str(groups["full_of"][u.pk])) for (key, _), u in zip(keys, users, strict=True)
             ]
         else:
-            self.sessions = build_data.log_in(groups["heavy" if opts.heavy else "all"][:PATIENTS])
+            self.sessions = build_data.log_in(
+                groups["heavy" if opts.heavy else "all"][:PATIENTS], seen_ahead=True
+            )
 
     def __call__(self, i):
         from django.conf import settings
@@ -137,7 +140,7 @@ class Cancels:
         from bench.run import cancel_targets
 
         self.client = client
-        self.sessions = build_data.log_in(groups["all"][-PATIENTS:])
+        self.sessions = build_data.log_in(groups["all"][-PATIENTS:], seen_ahead=True)
         self.targets = cancel_targets(self.sessions, prepare)
         if len(self.targets) < prepare:
             fail(f"only {len(self.targets)} reservations to cancel, {prepare} needed")
@@ -182,7 +185,7 @@ class Bookings:
         from bench.run import open_slots, reset_bookings
 
         self.client = client
-        self.sessions = build_data.log_in(groups["bookers"][:prepare])
+        self.sessions = build_data.log_in(groups["bookers"][:prepare], seen_ahead=True)
         if len(self.sessions) < prepare:
             fail(f"only {len(self.sessions)} patients to book, {prepare} needed")
         reset_bookings(self.sessions)  # what an interrupted run left

@@ -2,6 +2,7 @@
 
     python -m bench.run [--quick] [--runs N] [--duration S] [--connections 16]
                         [--server granian|gunicorn] [--only NAME ...] [--[no-]write-doc]
+                        [--no-session-writes]
 
 Every page and API answer is rendered from the database. The headline rows are the dashboard
 and the API list (each rotating through every patient of the data set), cancels per second, and
@@ -569,6 +570,11 @@ def main():
     parser.add_argument("--server", default=os.environ.get("SERVER", "granian"))
     parser.add_argument("--write-doc", action=argparse.BooleanOptionalAction)
     parser.add_argument(
+        "--no-session-writes",
+        action="store_true",
+        help="sessions seen 'in a day': no request rewrites its last-seen time (build_data.log_in)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         help="run only the scenarios whose name contains this (and the ceiling); may be given "
@@ -607,16 +613,19 @@ def main():
     build_data.build(size)
     Session.objects.all().delete()  # only this run's patients are logged in
     groups = build_data.patient_groups(size)
-    patients = build_data.log_in(groups["all"])
-    heavy = build_data.log_in(groups["heavy"])
+    ahead = opts.no_session_writes
+    patients = build_data.log_in(groups["all"], seen_ahead=ahead)
+    heavy = build_data.log_in(groups["heavy"], seen_ahead=ahead)
     everyone, heavy_file = write_lines("patients", patients), write_lines("heavy", heavy)
     # The full professionals' patients, each with their professional's id (the path's {client}).
     full = [
         (key, str(groups["full_of"][user.pk]))
-        for (key, _), user in zip(build_data.log_in(groups["full"]), groups["full"], strict=True)
+        for (key, _), user in zip(
+            build_data.log_in(groups["full"], seen_ahead=ahead), groups["full"], strict=True
+        )
     ]
     full_file = write_lines("full-calendar", full)
-    bookers = build_data.log_in(groups["bookers"])
+    bookers = build_data.log_in(groups["bookers"], seen_ahead=ahead)
     reset_bookings(bookers)  # what an interrupted run left
     book = booking_targets(bookers, groups["open_professionals"])
     book_file = write_lines(
@@ -758,7 +767,13 @@ def report(scenarios, queries, size, runs, duration, opts, redis, session_engine
         f"{WARM_UP_S} s warm-up (none for the cancels and the bookings), "
         f"{'median of ' + str(runs) + ' runs' if runs > 1 else 'one run'}; every request as "
         f"one of {size.patients:,} logged-in patients (session cookies rotate), or of the "
-        f"{size.heavy_patients} with {size.heavy_rows:,} reservations where the row says so.",
+        f"{size.heavy_patients} with {size.heavy_rows:,} reservations where the row says so"
+        + (
+            "; no request rewrites its session's last-seen time (--no-session-writes)."
+            if opts.no_session_writes
+            else "; a session's last-seen time is rewritten once a minute, so nearly every "
+            "dashboard rewrites its session, and some of the floor's requests do."
+        ),
         "",
         "| scenario | req/s | p50 ms | p95 ms | p99 ms | vs ceiling | queries/request "
         "| peak server memory | errors |",

@@ -40,7 +40,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench.profile import WARM_UP
-from bench.run import OUT, ROOT, TARGET_QUERIES, commit, machine, write_doc_block
+from bench.run import (
+    OUT,
+    ROOT,
+    TARGET_QUERIES,
+    commit,
+    machine,
+    spell_queries,
+    write_doc_block,
+)
 
 START, END = "<!-- bench:instructions -->", "<!-- /bench:instructions -->"
 LOGS = OUT / "instructions"
@@ -53,6 +61,7 @@ class Request:
     args: list  # bench.profile's
     changes: bool = False  # books or cancels: not at the same time as the other one
     queries: str = ""  # per request, e.g. "5" or "5–6"
+    control: str = ""  # of them, BEGIN, COMMIT, SAVEPOINT or RELEASE
     instructions: float = 0.0  # per request
 
 
@@ -164,6 +173,7 @@ class Runner:
         args = [*request.args, "--queries", "--requests", "5"]
         output = self.profile(f"{request.key} queries", args)
         request.queries = found(r"^(\S+) queries per request", output)
+        request.control = found(r"queries per request \((\S+) of them", output)
 
     def instructions(self, request, n):
         """The instructions of `n` requests, after the setup and warm-up (not counted)."""
@@ -206,22 +216,25 @@ def report(requests, n, quick, started_machine):
         "",
         f"Instructions per request, Python's work only (callgrind, {n} requests after "
         f"{WARM_UP} to warm up, on {data}; the same for the same code and data whatever the "
-        "machine is doing), and queries per request (counted without valgrind).",
+        "machine is doing), and queries per request (counted without valgrind: every statement "
+        "sent, transaction control included, and in brackets how many of them that is).",
         "",
         "| request | million instructions | against the floor | queries |",
         "| --- | ---: | ---: | ---: |",
     ]
     for r in requests:
         against = f"{r.instructions / floor.instructions:.1f}×" if floor else ""
-        lines.append(f"| {r.label} | {r.instructions / 1e6:.2f} | {against} | {r.queries} |")
+        queries = spell_queries(r.queries, r.control)
+        lines.append(f"| {r.label} | {r.instructions / 1e6:.2f} | {against} | {queries} |")
     targets = []
     for r in requests:
         if r.key in TARGET_QUERIES:
             limit = TARGET_QUERIES[r.key]
             ok = max(int(q) for q in r.queries.split("–")) <= limit
             state = "met" if ok else "not met"
+            queries = spell_queries(r.queries, r.control)
             targets.append(
-                f"- {r.key.capitalize()} queries ≤ {limit}: {r.queries}, **target {state}**."
+                f"- {r.key.capitalize()} queries ≤ {limit}: {queries}, **target {state}**."
             )
     if targets:
         lines += ["", *targets]

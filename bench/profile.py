@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.run import configure, redis_ready
+from bench.run import configure, redis_ready, transaction_control
 
 WARM_UP = 20
 PATIENTS = 1_000
@@ -83,6 +83,12 @@ def open_bench_data(quick):
 
 def fail(message):
     raise SystemExit(f"bench.profile: {message}")
+
+
+def spread(numbers):
+    """ "5", or "5–6" when they differ."""
+    low, high = min(numbers), max(numbers)
+    return f"{low}" if low == high else f"{low}–{high}"
 
 
 def handshake(state):
@@ -287,21 +293,23 @@ def main():
             gc.collect()  # every run starts counting from the same heap
             handshake("on")
         wall, cpu = time.perf_counter(), time.process_time()
-        counts = []
+        counts, controls = [], []
         for i in range(opts.requests):
             if opts.queries:
                 with CaptureQueriesContext(connection) as ctx:
                     one(i)
                 counts.append(len(ctx.captured_queries))
+                controls.append(transaction_control(ctx.captured_queries))
             else:
                 one(i)
         if opts.callgrind:
             handshake("off")
         done += opts.requests
         if counts:
-            low, high = min(counts), max(counts)
-            spread = f"{low}" if low == high else f"{low}–{high}"
-            print(f"{spread} queries per request, {opts.requests} requests")
+            print(
+                f"{spread(counts)} queries per request ({spread(controls)} of them BEGIN, "
+                f"COMMIT, SAVEPOINT or RELEASE), {opts.requests} requests"
+            )
         elif opts.requests:
             wall = (time.perf_counter() - wall) / opts.requests * 1000
             cpu = (time.process_time() - cpu) / opts.requests * 1000

@@ -64,8 +64,12 @@ worker: install
 	$(PY) manage.py outbox_sweep
 	$(PY) manage.py db_worker
 
+# The load (wrk: req/s, latency, queries) and then the instructions per request (callgrind);
+# docs/performance.md. BENCH_ARGS go to the first, INSTRUCTIONS_ARGS to the second.
 bench: install-dev
 	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.instructions $(INSTRUCTIONS_ARGS)
 
 bench-quick: install-dev
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
+	$(PY) -m bench.instructions --quick $(INSTRUCTIONS_ARGS)

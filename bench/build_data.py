@@ -70,7 +70,7 @@ def marker(size):
     return f"turnos-bench v{SCHEMA_VERSION} " + json.dumps(asdict(size), sort_keys=True)
 
 
-def _current_marker():
+def current_marker():
     with connection.cursor() as cur:
         cur.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
@@ -93,7 +93,7 @@ def _copy(table, columns, rows, total, label):
 def build(size, *, rebuild=False):
     """Make the database hold `size`; returns quickly when it already does."""
     connection.ensure_connection()
-    if not rebuild and _current_marker() == marker(size):
+    if not rebuild and current_marker() == marker(size):
         print(f"  reusing {settings.DATABASES['default']['NAME']} ({size.reservations:,} rows)")
         return False
     rng = random.Random(20260310)  # the same data on every machine
@@ -409,20 +409,28 @@ def patient_groups(size):
     }
 
 
-def log_in(users):
+def log_in(users, *, seen_ahead=False):
     """Sessions for `users`, as logging in would leave them in the database, without the login
-    form (allauth rate-limits it): [(session key, user id)], in the order of `users`."""
+    form (allauth rate-limits it): [(session key, user id)], in the order of `users`.
+
+    The idle-timeout middleware (accounts/middleware.py) rewrites a session's last-seen time
+    once a minute has passed since it last did. A patient's requests come in visits, most of them
+    inside that minute; a benchmark's come from a different patient each time, minutes apart, so
+    that nearly every dashboard of the load pays a session write, and only some of the faster
+    floor's requests do. With `seen_ahead`, the sessions are seen "in a day": no request rewrites
+    them while they last (and the idle timeout does not apply)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
 
     store = SessionStore()
     expire = datetime.now(UTC) + timedelta(days=1)
+    last_seen = int(time.time()) + (24 * 3600 if seen_ahead else 0)
     rows, pairs = [], []
     for user in users:
         key = uuid.uuid4().hex
         data = {
-            "_last_seen": int(time.time()),  # what logging in sets (idle-timeout middleware)
+            "_last_seen": last_seen,  # what logging in sets (idle-timeout middleware)
             SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],  # as the login form
             HASH_SESSION_KEY: user.get_session_auth_hash(),

@@ -418,7 +418,7 @@ def hours(request):
     if request.method == "POST":
         form = WorkingHoursForm(request.POST, professional=request.user)
         if form.is_valid():
-            save_schedule(form.save(commit=False), by=request.user, channel=Channel.AGENDA)
+            save_schedule(form.save(commit=False), by=_as_professional(request))
             messages.success(request, _("Range added."))
             return redirect("agenda_hours")
         ctx = _hours_context(request, hours_form=form)
@@ -430,7 +430,7 @@ def hours(request):
 @require_POST
 @professional_required
 def hours_delete(request, pk):
-    delete_schedule(_own_or_404(WorkingHours, request, pk), by=request.user, channel=Channel.AGENDA)
+    delete_schedule(_own_or_404(WorkingHours, request, pk), by=_as_professional(request))
     messages.success(request, _("Range deleted."))
     return redirect("agenda_hours")
 
@@ -441,7 +441,7 @@ def hours_delete(request, pk):
 def time_off_add(request):
     form = TimeOffForm(request.POST, professional=request.user)
     if form.is_valid():
-        save_schedule(form.save(commit=False), by=request.user, channel=Channel.AGENDA)
+        save_schedule(form.save(commit=False), by=_as_professional(request))
         messages.success(request, _("Time off added."))
         return redirect("agenda_hours")
     ctx = _hours_context(request, time_off_form=form)
@@ -452,7 +452,7 @@ def time_off_add(request):
 @require_POST
 @professional_required
 def time_off_delete(request, pk):
-    delete_schedule(_own_or_404(TimeOff, request, pk), by=request.user, channel=Channel.AGENDA)
+    delete_schedule(_own_or_404(TimeOff, request, pk), by=_as_professional(request))
     messages.success(request, _("Time off deleted."))
     return redirect("agenda_hours")
 

@@ -101,6 +101,8 @@ class ActionKind(models.TextChoices):
     SERIES_EXTEND = "series_extend", _("Weekly series extended")
     # Sessions written by the system, not booked by anyone (the demo, an import): nobody is told.
     IMPORT = "import", _("Imported")
+    # A range of working hours or a time off added, changed or removed.
+    SCHEDULE = "schedule", _("Hours or time off changed")
 
 
 @dataclass

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.models import User
-from reservations.actions import Channel
+from reservations.actions import Actor
 from reservations.admin import ProfessionalFilter
 
 from .models import ScheduleChange, TimeOff, WorkingHours, delete_schedule, save_schedule
@@ -13,14 +13,14 @@ class ScheduleAdmin(admin.ModelAdmin):
     (ScheduleChange)."""
 
     def save_model(self, request, obj, form, change):
-        save_schedule(obj, by=request.user, channel=Channel.ADMIN)
+        save_schedule(obj, by=Actor.staff(request.user))
 
     def delete_model(self, request, obj):
-        delete_schedule(obj, by=request.user, channel=Channel.ADMIN)
+        delete_schedule(obj, by=Actor.staff(request.user))
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            delete_schedule(obj, by=request.user, channel=Channel.ADMIN)
+            delete_schedule(obj, by=Actor.staff(request.user))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "professional":

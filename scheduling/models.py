@@ -7,13 +7,14 @@ Times are wall-clock times in the professional's own zone (User.time_zone): "Mon
 from datetime import date, datetime, time
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reservations.actions import Channel
+from reservations.actions import ActionKind, recording
+from reservations.models import Event
 
 
 class Weekday(models.IntegerChoices):
@@ -102,10 +103,11 @@ class TimeOff(models.Model):
         return f"{self.professional} · {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
 
 
-class ScheduleChange(models.Model):
+class ScheduleChange(Event):
     """Append-only record of each range of hours and each time off added, changed or removed:
-    who, when, through which door, and the row as it was and as it became. A removed range is
-    deleted (the free slots come from what is there), and this says it existed."""
+    who, when, through which door (an action, as every change is), and the row as it was and as
+    it became. A removed range is deleted (the free slots come from what is there), and this says
+    it existed."""
 
     class What(models.TextChoices):
         ADDED = "added", _("Added")
@@ -122,18 +124,8 @@ class ScheduleChange(models.Model):
     model = models.CharField(_("of"), max_length=32)
     row_id = models.PositiveBigIntegerField(_("row"))
     what = models.CharField(_("what"), max_length=8, choices=What.choices)
-    # {field: [before, after]}, times as text; before is None for an addition, after for a removal.
-    changes = models.JSONField(_("changes"), default=dict)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    at = models.DateTimeField(_("when"), default=timezone.now)
+    # `changes`: {field: [before, after]}, times as text; before is None for an addition, after
+    # for a removal.
 
     class Meta:
         verbose_name = _("schedule change")
@@ -153,10 +145,10 @@ def _fields(row):
     }
 
 
-def save_schedule(row, *, by, channel):
-    """Save a range of working hours or a time off (new or changed), and record what it was and
-    what it became. Returns the row."""
-    with transaction.atomic():
+def save_schedule(row, *, by):
+    """Save a range of working hours or a time off (new or changed) as an action of `by` (an
+    Actor), recording what it was and what it became. Returns the row."""
+    with recording(ActionKind.SCHEDULE, by=by, at=timezone.now()) as action:
         before = type(row).objects.filter(pk=row.pk).first() if row.pk else None
         row.save()
         old, new = (_fields(before) if before else {}), _fields(row)
@@ -164,28 +156,29 @@ def save_schedule(row, *, by, channel):
             name: [old.get(name), value] for name, value in new.items() if old.get(name) != value
         }
         if before is None or changes:
-            ScheduleChange.objects.create(
-                professional_id=row.professional_id,
-                model=row._meta.model_name,
-                row_id=row.pk,
-                what=ScheduleChange.What.CHANGED if before else ScheduleChange.What.ADDED,
-                changes=changes,
-                actor=by,
-                channel=channel,
+            action.log(
+                ScheduleChange(
+                    professional_id=row.professional_id,
+                    model=row._meta.model_name,
+                    row_id=row.pk,
+                    what=ScheduleChange.What.CHANGED if before else ScheduleChange.What.ADDED,
+                    changes=changes,
+                )
             )
     return row
 
 
-def delete_schedule(row, *, by, channel):
-    """Remove a range of working hours or a time off, recording what it was."""
-    with transaction.atomic():
-        ScheduleChange.objects.create(
-            professional_id=row.professional_id,
-            model=row._meta.model_name,
-            row_id=row.pk,
-            what=ScheduleChange.What.REMOVED,
-            changes={name: [value, None] for name, value in _fields(row).items()},
-            actor=by,
-            channel=channel,
+def delete_schedule(row, *, by):
+    """Remove a range of working hours or a time off as an action of `by`, recording what it
+    was."""
+    with recording(ActionKind.SCHEDULE, by=by, at=timezone.now()) as action:
+        action.log(
+            ScheduleChange(
+                professional_id=row.professional_id,
+                model=row._meta.model_name,
+                row_id=row.pk,
+                what=ScheduleChange.What.REMOVED,
+                changes={name: [value, None] for name, value in _fields(row).items()},
+            )
         )
         row.delete()

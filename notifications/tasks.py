@@ -80,13 +80,14 @@ def schedule(rows, now):
 
 
 def ensure_sweep():
-    """Queue the sweep unless one is queued already (one query)."""
+    """Queue the sweep unless one is waiting already, due now or later (one query): one chain.
+    (DBTaskResult.objects.ready() leaves out tasks due later, which the waiting sweep is.)"""
     if not default_task_backend.supports_defer:
         return
     from django_tasks_db.models import DBTaskResult
 
-    queued = DBTaskResult.objects.ready().filter(task_path=sweep.module_path).exists()
-    if not queued:
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=sweep.module_path)
+    if not waiting.exists():
         sweep.using(run_after=timezone.now() + SWEEP_EVERY).enqueue()
 
 

@@ -2,6 +2,7 @@
 the change, sent by the worker (its task called here, as tests/test_pending_expiry.py does), in
 the recipient's language and zone, with the session's .ics."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -276,3 +277,15 @@ def test_a_row_stuck_in_sending_past_the_lease_is_sent_once_more(
     assert len(mail.outbox) == 1
     row.refresh_from_db()
     assert (row.status, row.attempts) == (State.SENT, 2)
+
+
+def test_starting_the_sweep_again_never_makes_a_second_chain(frozen_now):
+    # make run and make worker start it each time (manage.py outbox_sweep); a sweep waiting for
+    # its time is the chain, and another one would sweep twice as often, forever.
+    from django.core.management import call_command
+
+    for _ in range(3):
+        call_command("outbox_sweep", stdout=io.StringIO())
+    waiting = DBTaskResult.objects.filter(status="READY", task_path="notifications.tasks.sweep")
+    assert waiting.count() == 1
+    assert waiting.get().run_after == NOW + timedelta(minutes=5)

@@ -54,6 +54,7 @@ else:
 INSTALLED_APPS = [
     # The core: people, and the reservation with its rules and its events. No pages.
     "accounts",
+    "audit",  # the access log: who opened whose data (append-only)
     "reservations",
     # Capabilities beside the core, depending on it and never the other way:
     "scheduling",  # working hours, time off, free slots, booking and rescheduling

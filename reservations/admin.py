@@ -20,7 +20,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import UserAdmin as BaseUserAdmin
+from accounts.admin import require_recent_authentication
 from accounts.models import User
+from audit import log as access_log
 
 from .actions import ActionKind, Actor, recording
 from .models import (
@@ -417,6 +419,7 @@ class ReservationAdmin(admin.ModelAdmin):
         )
         form = CancelForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
+            require_recent_authentication(request)  # a bulk cancel asks for the password again
             self._cancel_all(request, sessions, form.cleaned_data["reason"])
             return None  # back to the list
         context = {
@@ -520,6 +523,7 @@ class ReservationAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             sessions = form.sessions(timezone.now())
             if "confirm" in request.POST:
+                require_recent_authentication(request)  # asks for the password again
                 # Only what was shown: a session booked since the list was drawn stays.
                 shown = request.POST.getlist("session")
                 done = self._cancel_all(
@@ -632,3 +636,8 @@ admin.site.unregister(User)
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [*BaseUserAdmin.inlines, UpcomingSessionsInline, PastSessionsInline]
+
+    def sessions_ended(self, request, user):
+        access_log.record(
+            request, access_log.Kind.SESSIONS_ENDED, subject=user, obj=user, where="admin: user"
+        )

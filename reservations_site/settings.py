@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.usersessions",  # each person's list of their sessions, to end them
     "ninja",  # serves Swagger UI's files locally
     "django_tasks",
     "django_tasks_db",
@@ -98,11 +99,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts.middleware.SessionIdleTimeoutMiddleware",
-    "accounts.middleware.UserTimezoneMiddleware",
+    # Before the session timeouts: they say why with a message, and answer htmx with HX-Redirect.
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Ends a session idle or too old for its role, and records its last-seen time once a minute
+    # (also what allauth.usersessions' list shows: its own middleware would write every request).
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.UserTimezoneMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -228,12 +232,26 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually 
 # (notifications.models.Outbox), rather than holding a worker.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 
-# Sessions live in the database, the one place that decides who is logged in. They end after two
-# weeks at the latest, or SESSION_IDLE_TIMEOUT seconds without a request
-# (accounts.middleware.SessionIdleTimeoutMiddleware).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", int(timedelta(days=14).total_seconds()))
+# Sessions live in the database, the one place that decides who is logged in
+# (accounts/middleware.py). A session ends after a time without a request (idle) or a time after
+# its login (absolute), whichever comes first; staff and professionals have shorter ones than
+# patients. Seconds. The cookie lasts as long as a patient's session may.
+SESSION_ENGINE = "accounts.sessions"
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 60 * 60)
+SESSION_IDLE_TIMEOUT_STAFF = env_int("SESSION_IDLE_TIMEOUT_STAFF", 30 * 60)
+SESSION_MAX_AGE = env_int("SESSION_MAX_AGE", int(timedelta(days=14).total_seconds()))
+SESSION_MAX_AGE_STAFF = env_int("SESSION_MAX_AGE_STAFF", 12 * 60 * 60)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", SESSION_MAX_AGE)
+# allauth.usersessions (Preferences → "Your sessions"): allauth's own activity tracking writes
+# the session's row on every request and every API call; the middleware above updates it with
+# the session's own once-a-minute write instead.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Asking for the password again (allauth): before changing an email address or a factor, and
+# before our own sensitive actions (reception's bulk cancels, changing someone's role). It holds
+# for ACCOUNT_REAUTHENTICATION_TIMEOUT seconds. allauth.mfa asks for its factors by itself
+# (MFA_REAUTHENTICATION_REQUIRED, True unless set).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 5 * 60)
 
 # Rate-limit counters. Losing Redis must not take the site down, and a limit that guards logins
 # must hold across every server process:

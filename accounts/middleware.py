@@ -1,11 +1,11 @@
 import time
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -87,7 +87,10 @@ class SessionTimeoutMiddleware:
         messages.info(request, text)
         login_url = resolve_url(settings.LOGIN_URL)
         if back:
-            login_url = f"{login_url}?{urlencode({REDIRECT_FIELD_NAME: back})}"
+            # As login_required writes it (redirect_to_login).
+            query = QueryDict(mutable=True)
+            query[REDIRECT_FIELD_NAME] = back
+            login_url = f"{login_url}?{query.urlencode(safe='/')}"
         if request.htmx:
             return HttpResponseClientRedirect(login_url)
         if request.method in ("GET", "HEAD") or self.is_api(request):

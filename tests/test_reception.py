@@ -13,7 +13,7 @@ from accounts.models import User
 from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 
-from .conftest import CSRF_TOKEN, NOW, csrf_client, make_user
+from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,11 @@ def shown(response):
 
 @pytest.fixture
 def desk(staff, frozen_now):
-    return csrf_client(staff)
+    client = csrf_client(staff)
+    # Bulk cancels ask for the password again (tests/test_reauth.py): confirmed once, on the
+    # frozen clock it stays recent.
+    post(client, "/accounts/reauthenticate/", {"password": PASSWORD})
+    return client
 
 
 @pytest.fixture

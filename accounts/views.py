@@ -21,5 +21,5 @@ def end_session(request, pk):
     if current:
         logout(request)
         return redirect("account_login")
-    messages.success(request, _("That session has ended."))
+    messages.success(request, _("That browser or app is logged out."))
     return redirect("usersessions_list")

@@ -5,6 +5,7 @@ from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve
@@ -14,11 +15,6 @@ from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from . import sessions
-
-
-def client_ip(request):
-    """The address as allauth sees it (its trusted proxies), as its list of sessions has it."""
-    return get_adapter().get_client_ip(request)
 
 
 class UserTimezoneMiddleware:
@@ -69,10 +65,15 @@ class SessionTimeoutMiddleware:
         from allauth.usersessions.models import UserSession
 
         key = request.session.session_key
+        try:
+            # The address as allauth sees it (its trusted proxies), as its list has it.
+            address = get_adapter().get_client_ip(request)
+        except PermissionDenied:  # no address to tell (a malformed X-Forwarded-For)
+            return
         if key is None:
             return
         seen = UserSession.objects.filter(session_key=key, user_id=request.user.pk).update(
-            last_seen_at=timezone.now(), ip=client_ip(request)
+            last_seen_at=timezone.now(), ip=address
         )
         if not seen:
             UserSession.objects.create_from_request(request)

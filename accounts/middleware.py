@@ -50,7 +50,7 @@ class SessionTimeoutMiddleware:
         if request.user.is_authenticated:
             now = int(time.time())
             session = request.session
-            reason = sessions.why_ended(session, now)
+            reason = sessions.why_ended(session, request.user, now)
             if reason:
                 return self.end(request, reason)
             if sessions.needs_stamp(session, now):

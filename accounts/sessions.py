@@ -71,10 +71,13 @@ def begin(session, user, *, app=False, now=None):
         session.set_expiry(idle)
 
 
-def why_ended(session, now):
+def why_ended(session, user, now):
     """IDLE or EXPIRED when the session is over by its rule, else None. A session from before
     login times were recorded has its lifetime counted from when it is first seen."""
-    idle, max_age = limits(session.get(STRICT, False))
+    is_strict = session.get(STRICT)
+    if is_strict is None:  # a session from before roles were recorded
+        is_strict = strict(user)
+    idle, max_age = limits(is_strict)
     last_seen = session.get(LAST_SEEN)
     if last_seen is not None and now - last_seen > idle:
         return IDLE

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.sessions import LOGIN_AT
+from accounts.sessions import LOGIN_AT, STRICT
 
 from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
 
@@ -143,6 +143,16 @@ def test_a_session_from_before_login_times_counts_its_lifetime_from_when_it_is_s
         clock.shift(timedelta(seconds=30))
         assert client.get(PAGE).status_code == 200  # its lifetime starts now
         assert client.session[LOGIN_AT] == int(time.time())
+
+
+def test_a_staff_session_from_before_roles_were_recorded_gets_the_staff_timeout(reception):
+    with time_machine.travel(NOW, tick=False) as clock:
+        client = csrf_client(reception)
+        session = client.session
+        del session[STRICT]
+        session.save()
+        clock.shift(timedelta(seconds=settings.SESSION_IDLE_TIMEOUT_STAFF + 1))
+        assert client.get(PAGE).status_code == 302
 
 
 # --- What a person sees after a timeout ----------------------------------------------------------

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import ProfessionalProfile
+from audit.log import refused, viewed
 from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
@@ -96,6 +97,7 @@ def _get_session_for_professional(request, pk):
         )
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
+        refused(request, Reservation, pk, owner="client", where="agenda: session")
         raise Http404 from None
 
 
@@ -220,6 +222,7 @@ def agenda(request):
 @professional_required
 def session(request, pk):
     r = _get_session_for_professional(request, pk)
+    viewed(request, r.client_id, r, where="agenda: session")
     now = timezone.now()
     return render(request, "agenda/session.html", _session_context(r, now, r.internal_notes))
 
@@ -382,6 +385,7 @@ def _own_or_404(model, request, pk):
         return model.objects.get(pk=pk, professional=request.user)
     except model.DoesNotExist:
         logger.warning("refused access to %s %s", model._meta.model_name, pk)
+        refused(request, model, pk, owner="professional", where="agenda: hours")
         raise Http404 from None
 
 
@@ -585,6 +589,8 @@ def series_cancel(request, pk):
     reads): cancels them, as the professional, and ends the series."""
     r, occurrence = _get_occurrence_for_professional(request, pk)
     series = occurrence.series
+    if request.method == "GET":
+        viewed(request, r.client_id, series, where="agenda: series cancel")
     now = timezone.now()
     reason_error = ""
     if request.method == "POST":
@@ -621,6 +627,8 @@ def series_move(request, pk):
     at its new time, with its clashes; POST with `_confirm`: moved."""
     r, occurrence = _get_occurrence_for_professional(request, pk)
     series = occurrence.series
+    if request.method == "GET":
+        viewed(request, r.client_id, series, where="agenda: series move")
     now = timezone.now()
     data = request.POST if request.method == "POST" else None
     form = SeriesMoveForm(data, initial=SeriesMoveForm.initial_for(series))

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Max, Q
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
@@ -34,6 +34,7 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import PreferencesForm
 from accounts.models import ProfessionalProfile, zone_city
+from audit.log import refused
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
 from reservations.actions import Actor, Channel
@@ -85,6 +86,7 @@ def _get_reservation_for_client(request, pk):
         )
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
+        refused(request, Reservation, pk, owner="client", where="portal: session")
         raise Http404 from None
 
 
@@ -549,12 +551,16 @@ def _feed(request, token):
 def download(request, pk):
     """One session's .ics: its patient's or its professional's; anyone else's is a 404."""
     user = request.user
-    reservation = get_object_or_404(
-        Reservation.objects.with_people()
-        .select_related("client")
-        .filter(Q(client=user) | Q(professional=user)),
-        pk=pk,
-    )
+    try:
+        reservation = (
+            Reservation.objects.with_people()
+            .select_related("client")
+            .filter(Q(client=user) | Q(professional=user))
+            .get(pk=pk)
+        )
+    except Reservation.DoesNotExist:
+        refused(request, Reservation, pk, owner="client", where="portal: session .ics")
+        raise Http404 from None
     start = timezone.localtime(reservation.start_time)
     filename = f"{slugify(_('session'))}-{start:%Y-%m-%d-%H%M}.ics"
     return HttpResponse(

@@ -102,7 +102,12 @@ def _person(user, user_id, parameter):
     """A person's name and email, linked to the entries about them (the same filter)."""
     if user_id is None:
         return "—"
-    label = f"{user.name} <{user.email}>" if user is not None else str(user_id)
+    if user is None:  # an account since removed: its id is what remains
+        label = str(user_id)
+    elif user.get_full_name():
+        label = f"{user.get_full_name()} <{user.email}>"
+    else:
+        label = user.email
     return format_html('<a href="?{}">{}</a>', urlencode({parameter: user_id}), label)
 
 

@@ -74,6 +74,27 @@ def test_each_opening_is_one_more_entry_and_the_week_list_writes_none(profession
     assert [e.kind for e in entries()] == [Kind.VIEW, Kind.VIEW]
 
 
+def test_the_agendas_series_pages_write_one_entry_each(professional, patient, frozen_now):
+    series = create_series(
+        client=patient,
+        professional=professional,
+        weekday=1,
+        local_time=time(18, 0),
+        minutes=45,
+        session_modality="Virtual",
+        starts_on=date(2026, 3, 10),
+        by=Actor.professional(professional),
+    )
+    first = series.occurrences.order_by("index").first().reservation
+    client = csrf_client(professional)
+    assert client.get(f"/agenda/{first.pk}/series/cancel/").status_code == 200
+    assert client.get(f"/agenda/{first.pk}/series/move/").status_code == 200
+    assert [(e.kind, e.subject_id, e.object_type, e.where) for e in entries()] == [
+        (Kind.VIEW, patient.pk, "series.series", "agenda: series cancel"),
+        (Kind.VIEW, patient.pk, "series.series", "agenda: series move"),
+    ]
+
+
 def test_a_patient_opening_their_own_data_writes_nothing(patient, session):
     client = csrf_client(patient)
     assert client.get("/dashboard/").status_code == 200

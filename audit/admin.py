@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, time
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -56,10 +57,15 @@ class PersonFilter(admin.SimpleListFilter):
     field = ""
 
     def lookups(self, request, model_admin):
-        value = self.value()
+        value = (self.value() or "").strip()
         if not value:
             return []
-        return [(value, value)]
+        # The person chosen, by name and email (a row's link carries only their id).
+        try:
+            person = get_user_model().objects.filter(pk=uuid.UUID(value)).first()
+        except ValueError:
+            person = get_user_model().objects.filter(email__iexact=value).first()
+        return [(value, _label(person, value))]
 
     def has_output(self):
         return True
@@ -77,6 +83,7 @@ class PersonFilter(admin.SimpleListFilter):
         yield {
             "selected": bool(self.value()),
             "value": self.value() or "",
+            "label": self.lookup_choices[0][1] if self.lookup_choices else "",
             "parameter_name": self.parameter_name,
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
             # The other filters in force, kept by the box's form.
@@ -98,16 +105,20 @@ class SubjectFilter(PersonFilter):
     field = "subject"
 
 
+def _label(user, user_id):
+    """Name and email ("Ana Gómez <ana@example.com>"), the email alone, or an id."""
+    if user is None:
+        return str(user_id)
+    if user.get_full_name():
+        return f"{user.get_full_name()} <{user.email}>"
+    return user.email
+
+
 def _person(user, user_id, parameter):
     """A person's name and email, linked to the entries about them (the same filter)."""
     if user_id is None:
         return "—"
-    if user is None:  # an account since removed: its id is what remains
-        label = str(user_id)
-    elif user.get_full_name():
-        label = f"{user.get_full_name()} <{user.email}>"
-    else:
-        label = user.email
+    label = _label(user, user_id)
     return format_html('<a href="?{}">{}</a>', urlencode({parameter: user_id}), label)
 
 

@@ -155,6 +155,10 @@ def test_a_superuser_filters_by_person_and_by_patient(
     assert shown(subject="LUCIA@example.com") == {ids[0], ids[2], ids[3]}
     assert shown(actor=professional.email, subject=patient.email) == {ids[0]}
     assert shown(subject="nobody@example.com") == set()
+    # The box says who is chosen, by name and email, when a row's link gave only the id.
+    page = client.get(CHANGELIST, {"actor": professional.pk}, headers={"Accept-Language": "en"})
+    sidebar = page.content.decode().split('id="changelist-filter"')[1]
+    assert "Carolina Gómez &lt;gomez@example.com&gt;" in sidebar
     # The box keeps the other filters in force.
     page = client.get(CHANGELIST, {"kind": "view", "subject": patient.email})
     assert 'name="kind" value="view"' in page.content.decode()

@@ -631,7 +631,7 @@ def data_deletion(request):
     """What a deletion removes and keeps, and the patient's request: made on POST (one open at a
     time; a second POST finds the first), its status on GET."""
     if request.method == "POST":
-        _, made = DeletionRequest.ask(request.user)
+        made = DeletionRequest.ask(request.user)[1]
         if made:
             messages.success(
                 request,

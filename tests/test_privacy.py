@@ -439,3 +439,70 @@ def test_reception_exports_a_patients_data_and_it_is_logged(staff, patient, two_
     assert before == 0
     assert (entry.actor, entry.subject, entry.where) == (staff, patient, "admin: export")
     assert entry.object_id == str(patient.pk)
+
+
+def reset_email(patient):
+    """A password reset as allauth's adapter queues it: a live link in its body."""
+    return Outbox.objects.create(
+        kind=Kind.ACCOUNT,
+        recipient=patient,
+        to=patient.email,
+        subject="Password reset",
+        body="Follow https://turnos.example/accounts/password/reset/key/SECRET-KEY-123/",
+        html='<a href="https://turnos.example/accounts/password/reset/key/SECRET-KEY-123/">',
+        status="sent",
+    )
+
+
+def test_the_copy_lists_messages_without_their_text_or_links(patient, two_patients):
+    reset_email(patient)
+    client = csrf_client(patient)
+    reauth(client)
+    text = client.get("/preferences/data.json").content.decode()
+    messages = json.loads(text)["messages"]
+    assert [(m["kind"], m["subject"], m["to"]) for m in messages] == [
+        ("account", "Password reset", patient.email)
+    ]
+    assert "SECRET-KEY-123" not in text
+    page = client.get("/preferences/data/").content.decode()
+    assert "Password reset" in page and "SECRET-KEY-123" not in page
+
+
+def test_the_deletion_clears_messages_and_the_farewell_goes_to_the_old_address(
+    patient, staff, two_patients, asked
+):
+    from django.core import mail
+    from django.utils import timezone
+
+    from notifications.tasks import deliver
+
+    old = reset_email(patient)
+    (_, attended), _ = two_patients
+    waiting = Outbox.objects.create(
+        kind=Kind.REMINDER,
+        reservation=attended,
+        recipient=patient,
+        session_start=attended.start_time,
+        next_attempt_at=NOW + timedelta(days=1),
+    )
+    post(admin_client(staff), f"/admin/privacy/deletionrequest/{asked.pk}/carry-out/")
+    old.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (old.to, old.subject, old.body, old.html) == (
+        f"deleted-{patient.pk}@invalid",
+        "",
+        "",
+        "",
+    )
+    assert waiting.status == "skipped"
+    farewell = Outbox.objects.get(recipient=patient, kind=Kind.ACCOUNT, status="pending")
+    assert farewell.claim(timezone.now())
+    deliver(farewell)  # what the worker does with it
+    assert [m.to for m in mail.outbox] == [["lucia@example.com"]]
+    assert mail.outbox[0].subject == "Your data at Turnos has been deleted"
+
+
+def test_the_agenda_export_asks_for_the_password_again(patient, professional, two_patients):
+    r = csrf_client(professional).get(f"/agenda/patients/{patient.pk}/export/")
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/reauthenticate/")
+    assert not AccessLog.objects.exists()

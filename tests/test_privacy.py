@@ -388,9 +388,14 @@ def test_the_list_shows_open_requests_with_their_deadline_overdue_highlighted(
 
 
 def test_a_professional_exports_their_own_patients_data_and_it_is_logged(
-    patient, other_patient, professional, two_patients
+    patient, other_patient, professional, two_patients, make_reservation
 ):
+    from accounts.models import ProfessionalProfile
+
     (cancelled, attended), martin = two_patients
+    ruiz = make_user("ruiz@example.com", first_name="Pablo", last_name="Ruiz")
+    ProfessionalProfile.objects.create(user=ruiz, display_name="Dr. Pablo Ruiz")
+    elsewhere = make_reservation(patient, NOW - timedelta(days=40), pro=ruiz)
     client = csrf_client(professional)
     reauth(client)
     r = client.get(f"/agenda/patients/{patient.pk}/export/")
@@ -400,6 +405,8 @@ def test_a_professional_exports_their_own_patients_data_and_it_is_logged(
     data = json.loads(text)
     assert {s["id"] for s in data["sessions"]} == {str(cancelled.pk), str(attended.pk)}
     assert LUCIA_NOTES in text  # the practice's copy has its notes
+    # Her sessions with another professional are not this one's to hand over.
+    assert str(elsewhere.pk) not in text and "Ruiz" not in text
     assert_nothing_of_martin(text, other_patient, martin)
     entry = AccessLog.objects.get()
     assert (entry.kind, entry.actor, entry.subject) == ("export", professional, patient)
@@ -506,3 +513,16 @@ def test_the_agenda_export_asks_for_the_password_again(patient, professional, tw
     r = csrf_client(professional).get(f"/agenda/patients/{patient.pk}/export/")
     assert r.status_code == 302 and r["Location"].startswith("/accounts/reauthenticate/")
     assert not AccessLog.objects.exists()
+
+
+def test_the_pages_need_no_inline_script_or_style(patient, two_patients):
+    """What the strict Content-Security-Policy would block is not there (tests/test_a11y.py)."""
+    from .test_a11y import INLINE_HANDLER, INLINE_SCRIPT, STYLE_ATTRIBUTE
+
+    client = csrf_client(patient)
+    reauth(client)
+    for path in ("/preferences/data/", "/preferences/data/deletion/"):
+        html = client.get(path).content.decode()
+        assert not INLINE_SCRIPT.search(html), path
+        assert not INLINE_HANDLER.search(html), path
+        assert not STYLE_ATTRIBUTE.search(html), path

@@ -38,6 +38,7 @@ from calendars.models import FeedToken
 from notifications.models import Kind, Outbox, State
 from notifications.tasks import schedule
 from reservations.models import ReasonCode, Reservation, ReservationEvent
+from reservations.texts import long_date
 from series.models import Series, SeriesEvent, SkippedOccurrence
 
 from .models import DeletionRequest
@@ -118,7 +119,7 @@ def _queue_farewell(patient, deletion, now):
         context = {
             "site_name": settings.SITE_NAME,
             "name": patient.first_name or patient.name,
-            "requested": timezone.localtime(deletion.requested_at).date(),
+            "requested": long_date(timezone.localtime(deletion.requested_at).date()),
             "contact": settings.PRACTICE_EMAIL or settings.PRACTICE_PHONE,
             "LANGUAGE_CODE": language,
         }

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -23,7 +25,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import ProfessionalProfile
-from audit.log import refused, viewed
+from audit.log import record, refused, viewed
+from audit.models import AccessLog
+from privacy import export as privacy_export
+from privacy import responses as privacy_responses
 from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
@@ -669,3 +674,32 @@ def series_move(request, pk):
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "agenda/series_move.html", ctx, status=status)
+
+
+# A patient's data, when they ask their professional for it (Ley 25.326 art. 14, Ley 26.529):
+# what concerns their sessions with this professional (privacy/export.py), as the JSON file or
+# (?as=page) the readable page to print. Only one of their own patients (anyone with a session
+# with them); anyone else is the same 404 as a missing id. Written to the access log.
+
+
+@professional_required
+@reauthentication_required
+def patient_export(request, pk):
+    patient = (
+        get_user_model()
+        .objects.filter(pk=pk, reservations__professional=request.user)
+        .distinct()
+        .first()
+    )
+    if patient is None:
+        logger.warning("refused export of patient %s", pk)
+        raise Http404
+    data = privacy_export.build(patient, professional=request.user, practice=True)
+    record(request, AccessLog.Kind.EXPORT, subject=patient, obj=patient, where="agenda: export")
+    url = reverse("agenda_patient_export", args=[patient.pk])
+    if request.GET.get("as") == "page":
+        back = request.GET.get("back", "")
+        if not back.startswith("/agenda/"):
+            back = reverse("agenda")
+        return privacy_responses.page(request, patient, data, back_url=back, json_url=url)
+    return privacy_responses.json_file(patient, data)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "series",  # weekly series
     "notifications",  # messages (the outbox) and reminders
     "calendars",  # calendar entries: the feed and each session's .ics
+    "privacy",  # each patient's data: their copy, deletion requests, the deletion (Ley 25.326)
     # Doors onto both (and the admin, in each app's admin.py):
     "portal",  # the patient's pages
     "agenda",  # the professional's pages
@@ -242,7 +243,7 @@ SESSION_IDLE_TIMEOUT_STAFF = env_int("SESSION_IDLE_TIMEOUT_STAFF", 30 * 60)
 SESSION_MAX_AGE = env_int("SESSION_MAX_AGE", int(timedelta(days=14).total_seconds()))
 SESSION_MAX_AGE_STAFF = env_int("SESSION_MAX_AGE_STAFF", 12 * 60 * 60)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", SESSION_MAX_AGE)
-# allauth.usersessions (Preferences → "Your sessions"): allauth's own activity tracking writes
+# allauth.usersessions (Preferences → "Where you are logged in"): allauth's own tracking writes
 # the session's row on every request and every API call; the middleware above updates it with
 # the session's own once-a-minute write instead.
 USERSESSIONS_TRACK_ACTIVITY = False

@@ -114,13 +114,15 @@ def end_all(user):
     tracked = list(UserSession.objects.filter(user_id=user.pk))
     get_adapter().end_sessions(tracked)
     ended = {s.session_key for s in tracked}
-    # An admin's rare action; its cost grows with the number of live sessions.
+    # An admin's rare action: it reads the live sessions allauth does not list (a session is
+    # listed at its login, or within a minute of activity), so its cost grows with those.
     user_id = str(user.pk)
     store = SessionStore()
     stale = []
-    for key, data in Session.objects.filter(expire_date__gt=timezone.now()).values_list(
-        "session_key", "session_data"
-    ):
+    unlisted = Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+        session_key__in=UserSession.objects.values("session_key")
+    )
+    for key, data in unlisted.values_list("session_key", "session_data"):
         if store.decode(data).get(SESSION_KEY) == user_id:
             stale.append(key)
     Session.objects.filter(session_key__in=stale).delete()

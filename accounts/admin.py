@@ -312,7 +312,11 @@ class SuperusersOnly:
 
 
 class SuperuserGroupAdmin(SuperusersOnly, GroupAdmin):
-    pass
+    def save_model(self, request, obj, form, change):
+        # A group's permissions are its members' role: changing them asks for the password too.
+        if change and "permissions" in form.changed_data:
+            require_recent_authentication(request)
+        super().save_model(request, obj, form, change)
 
 
 class SuperuserEmailAddressAdmin(SuperusersOnly, EmailAddressAdmin):

@@ -188,6 +188,20 @@ def test_giving_permissions_or_groups_asks_for_the_password_too(root, patient):
     assert not patient.is_superuser
 
 
+def test_changing_a_groups_permissions_asks_for_the_password(root):
+    from django.contrib.auth.models import Group
+
+    desk = Group.objects.create(name="Recepción")
+    permission = Permission.objects.get(codename="change_reservation")
+    client = csrf_client(root)
+    url = f"/admin/auth/group/{desk.pk}/change/"
+    r = post(client, url, {"name": "Recepción", "permissions": [permission.pk]})
+    assert asks_again(r, url)
+    assert not desk.permissions.exists()
+    confirm(client, r)
+    assert list(desk.permissions.all()) == [permission]
+
+
 def test_other_changes_to_a_person_need_no_password(root, patient):
     client = csrf_client(root)
     r = post(client, f"{USERS}{patient.pk}/change/", user_form(patient, first_name="Lucía Inés"))

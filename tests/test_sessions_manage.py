@@ -270,3 +270,29 @@ def test_a_wrong_current_password_changes_nothing(patient):
     patient.refresh_from_db()
     assert patient.check_password(PASSWORD)
     assert is_in(phone)
+
+
+def test_djangos_session_hash_alone_refuses_the_other_sessions_but_leaves_them_listed(patient):
+    """What Django does by itself with allauth (our receivers disconnected): the session hash
+    refuses the other browsers at their next request, and allauth's stateful JWT validation the
+    app's tokens; but their rows stay in the person's list until the list purges them. Our
+    receivers (accounts/signals.py) end them at once."""
+    from allauth.account.signals import password_changed
+
+    from accounts.signals import end_the_other_sessions
+
+    phone, laptop = logged_in(patient, PHONE_UA), logged_in(patient)
+    token = app_token(patient)
+    password_changed.disconnect(end_the_other_sessions)
+    try:
+        new = "another-long-secret-7"
+        post(
+            laptop,
+            "/accounts/password/change/",
+            {"oldpassword": PASSWORD, "password1": new, "password2": new},
+        )
+    finally:
+        password_changed.connect(end_the_other_sessions)
+    assert is_in(laptop) and not is_in(phone)
+    assert api_status(token, patient) == 401
+    assert UserSession.objects.filter(user=patient).count() > 1  # not ended, only refused

@@ -481,6 +481,8 @@ class ReservationAdmin(admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
         change_url = reverse("admin:reservations_reservation_change", args=[obj.pk])
         if obj.status == Status.CANCELLED:
             self.message_user(request, gettext("Already cancelled"), messages.WARNING)

@@ -189,7 +189,9 @@ class Outbox(models.Model):
         )
 
     def mark_sent(self, now, to):
-        return self._finish(status=State.SENT, sent_at=now, to=to, last_error="")
+        # A link that opens an account lives in the database only until it is sent.
+        wipe = {"body": "", "html": ""} if self.carries_secret else {}
+        return self._finish(status=State.SENT, sent_at=now, to=to, last_error="", **wipe)
 
     def mark_skipped(self, why):
         return self._finish(status=State.SKIPPED, last_error=why)
@@ -205,13 +207,20 @@ class Outbox(models.Model):
         self._finish(status=State.PENDING, next_attempt_at=retry_at, last_error=error)
         return retry_at
 
+    @property
+    def carries_secret(self):
+        """Account messages carry a link that opens the account (a password reset, the
+        invitation to set a password): nobody reads them in the admin, and the text is wiped
+        once sent (retries need it until then)."""
+        return self.kind == Kind.ACCOUNT
+
     @classmethod
     def queue_rendered(cls, message, *, recipient=None):
         """Queue a message rendered elsewhere (allauth's password reset, the invitation to set a
-        password): kept whole, and tried once at once, since someone is waiting for it in their
-        inbox. When that try fails (the mail server is down) the request goes on as usual and the
-        worker retries it with the backoff, like any other row."""
-        from .tasks import deliver
+        password), kept whole until sent. The worker sends it at once, never the request: a
+        mail server that hangs must not hold a page. The task row is written in the same
+        transaction as the message, so the worker finds both or neither."""
+        from .tasks import send_message
 
         html = next((body for body, kind in message.alternatives if kind == "text/html"), "")
         now = timezone.now()
@@ -225,8 +234,7 @@ class Outbox(models.Model):
             next_attempt_at=now,
             created_at=now,
         )
-        if row.claim(now):
-            deliver(row)
+        send_message.enqueue(row.pk)
         return row
 
     @classmethod

@@ -555,6 +555,7 @@ def _feed(request, token):
 
 @require_GET
 @login_required
+@never_cache
 def download(request, pk):
     """One session's .ics: its patient's or its professional's; anyone else's is a 404."""
     user = request.user

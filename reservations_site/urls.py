@@ -22,6 +22,7 @@ handler500 = "reservations_site.views.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
+    path(".well-known/security.txt", views.security_txt, name="security_txt"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),

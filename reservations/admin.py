@@ -223,6 +223,9 @@ class RangeCancelForm(CancelForm):
                 raise ValidationError(_("The last day must not be before the first."))
             if (end - start).days >= self.MAX_DAYS:
                 raise ValidationError(_("Choose at most a year."))
+            # Sessions are booked up to a year ahead; far beyond, the dates overflow.
+            if end > timezone.localdate() + timedelta(days=2 * self.MAX_DAYS):
+                raise ValidationError(_("Choose days within two years of today."))
         return data
 
     def sessions(self, now):

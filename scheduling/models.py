@@ -121,6 +121,13 @@ class WorkingHours(models.Model):
             raise ValidationError({"end_time": _("The range must end after it starts.")})
 
 
+def within_reach(value):
+    """A time off in the years a calendar of ours can show: far from them, converting the time
+    to another zone overflows (the year 9999 at -03:00 is the year 10000 in UTC)."""
+    if not 2000 <= value.year <= 2200:
+        raise ValidationError(_("Choose a date between the years 2000 and 2200."), code="reach")
+
+
 class TimeOff(models.Model):
     """An absence (holidays, a congress): no slots are offered inside it."""
 
@@ -130,8 +137,8 @@ class TimeOff(models.Model):
         related_name="time_off",
         verbose_name=_("professional"),
     )
-    start = models.DateTimeField(_("from"))
-    end = models.DateTimeField(_("until"))
+    start = models.DateTimeField(_("from"), validators=[within_reach])
+    end = models.DateTimeField(_("until"), validators=[within_reach])
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:

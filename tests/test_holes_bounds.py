@@ -233,3 +233,51 @@ def test_the_database_refuses_absurd_hours_too(professional):
                 end_time=time(13),
                 **bad,
             )
+
+
+# The reception desk's range cancel, the admin's date filters, and time off
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(FAR_PAST, "0001-01-02"), ("9999-12-30", FAR_FUTURE), ("2030-01-01", "2030-01-02")],
+)
+def test_the_range_cancel_refuses_absurd_days(professional, make_reservation, patient, start, end):
+    root = make_user("root@example.com", is_staff=True, is_superuser=True)
+    r = csrf_client(root).post(
+        "/admin/reservations/reservation/cancel-range/",
+        {
+            "professional": professional.pk,
+            "start": start,
+            "end": end,
+            "reason": "Congreso",
+            "csrfmiddlewaretoken": CSRF_TOKEN,
+        },
+    )
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["start_time__gte=0001-01-01", "start_time__date=9999-12-31", "p=99999999999999999999"],
+)
+def test_the_admin_list_ignores_absurd_filters(frozen_now, query):
+    root = make_user("root@example.com", is_staff=True, is_superuser=True)
+    assert csrf_client(root).get(f"/admin/reservations/reservation/?{query}").status_code < 500
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("0001-01-01T00:00", "0001-01-02T00:00"), ("9999-12-31T22:00", "9999-12-31T23:59")],
+)
+def test_time_off_out_of_reach_is_a_form_error(professional, frozen_now, start, end):
+    from scheduling.models import TimeOff
+
+    client = csrf_client(professional)
+    r = client.post(
+        "/agenda/hours/time-off/",
+        {"start": start, "end": end, "reason": "x", "csrfmiddlewaretoken": CSRF_TOKEN},
+    )
+    assert r.status_code == 400
+    assert not TimeOff.objects.exists()
+    assert client.get("/agenda/hours/").status_code == 200

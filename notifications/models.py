@@ -117,7 +117,8 @@ class Outbox(models.Model):
     # The address it went to: the recipient's when it is sent (an email changed meanwhile is the
     # one used). Account messages carry theirs from the start: it may be an address with no user.
     to = models.EmailField(_("sent to"), blank=True)
-    # Account messages only: what allauth rendered, sent as it is. Session messages are rendered
+    # Account messages only: what allauth rendered, sent as it is, and wiped once sent (it holds
+    # a link that opens the account; the admin never shows it). Session messages are rendered
     # when sent, in the recipient's language and zone then, from notifications/templates/.
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("text"), blank=True)

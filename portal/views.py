@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Max, Q
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
@@ -34,8 +35,12 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import PreferencesForm
 from accounts.models import ProfessionalProfile, zone_city
+from audit.log import refused
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
+from privacy import export as privacy_export
+from privacy import responses as privacy_responses
+from privacy.models import BUSINESS_DAYS_TO_ACT, DeletionRequest
 from reservations.actions import Actor, Channel
 from reservations.models import Modality, Reservation, Status, professionals_of
 from reservations.texts import long_date, turn_day
@@ -86,6 +91,7 @@ def _get_reservation_for_client(request, pk):
         )
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
+        refused(request, Reservation, pk, owner="client", where="portal: session")
         raise Http404 from None
 
 
@@ -559,12 +565,16 @@ def _feed(request, token):
 def download(request, pk):
     """One session's .ics: its patient's or its professional's; anyone else's is a 404."""
     user = request.user
-    reservation = get_object_or_404(
-        Reservation.objects.with_people()
-        .select_related("client")
-        .filter(Q(client=user) | Q(professional=user)),
-        pk=pk,
-    )
+    try:
+        reservation = (
+            Reservation.objects.with_people()
+            .select_related("client")
+            .filter(Q(client=user) | Q(professional=user))
+            .get(pk=pk)
+        )
+    except Reservation.DoesNotExist:
+        refused(request, Reservation, pk, owner="client", where="portal: session .ics")
+        raise Http404 from None
     start = timezone.localtime(reservation.start_time)
     filename = f"{slugify(_('session'))}-{start:%Y-%m-%d-%H%M}.ics"
     return HttpResponse(
@@ -600,3 +610,58 @@ def _calendar_link(request):
         "feed_url": url,
         "feed_webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
     }
+
+
+# Your data (Ley 25.326 arts. 14 and 16): a copy of it, and asking for it to be deleted. What a
+# copy holds and what a deletion removes and keeps are privacy's (export.py, erase.py). The
+# patient's own copy is not written to the access log: that log is of others opening their data.
+
+
+@require_GET
+@login_required
+@reauthentication_required
+def data_export(request):
+    """Everything of the patient's as a JSON file, after asking for the password again."""
+    return privacy_responses.json_file(request.user, privacy_export.build(request.user))
+
+
+@require_GET
+@login_required
+@reauthentication_required
+def data_page(request):
+    """The same, readable and printable, in the patient's language."""
+    return privacy_responses.page(
+        request,
+        request.user,
+        privacy_export.build(request.user),
+        back_url=reverse("preferences"),
+        json_url=reverse("data_export"),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+@reauthentication_required(allow_get=True)
+def data_deletion(request):
+    """What a deletion removes and keeps, and the patient's request: made on POST (one open at a
+    time; a second POST finds the first), its status on GET."""
+    if request.method == "POST":
+        made = DeletionRequest.ask(request.user)[1]
+        if made:
+            messages.success(
+                request,
+                _("We received your request. The practice will answer within 5 business days."),
+            )
+        return redirect("data_deletion")
+    requests = DeletionRequest.objects.filter(patient=request.user).order_by("-requested_at")
+    latest = requests.first()
+    return render(
+        request,
+        "portal/data_deletion.html",
+        {
+            "latest": latest,
+            "open": latest if latest and latest.is_open else None,
+            "days": BUSINESS_DAYS_TO_ACT,
+        },
+    )

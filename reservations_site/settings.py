@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "series",  # weekly series
     "notifications",  # messages (the outbox) and reminders
     "calendars",  # calendar entries: the feed and each session's .ics
+    "privacy",  # each patient's data: their copy, deletion requests, the deletion (Ley 25.326)
     # Doors onto both (and the admin, in each app's admin.py):
     "portal",  # the patient's pages
     "agenda",  # the professional's pages

@@ -144,27 +144,14 @@ def used_msgids():
     """Every msgid the project's templates and Python code use (no gettext tools needed)."""
     found = set()
     call = re.compile(r"\b(?:n?gettext)\((u'(?:[^'\\]|\\.)*')")
-    for templates in (
-        ROOT / "templates",
-        ROOT / "notifications" / "templates",
-        ROOT / "portal" / "templates",
-        ROOT / "agenda" / "templates",
-    ):
+    # Every app of ours (a folder with an apps.py), as `make messages` reads them.
+    apps = sorted(path.parent.name for path in ROOT.glob("*/apps.py"))
+    for templates in (ROOT / "templates", *(ROOT / app / "templates" for app in apps)):
         for template in [*templates.rglob("*.html"), *templates.rglob("*.txt")]:
             for literal in call.findall(templatize(template.read_text(), origin=str(template))):
                 found.add(ast.literal_eval(literal))
     names = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
-    for folder in (
-        "accounts",
-        "agenda",
-        "api",
-        "calendars",
-        "notifications",
-        "reservations",
-        "reservations_site",
-        "scheduling",
-        "series",
-    ):
+    for folder in apps:
         for source in (ROOT / folder).rglob("*.py"):
             if "migrations" in source.parts:
                 continue

@@ -37,7 +37,7 @@ def test_production_cookies_and_headers():
     assert out["session_cookie"] == ["__Host-sessionid", True, True]
 
 
-def test_the_session_cookie_is_secure_httponly_and_lax_in_production(patient):
+def test_the_session_cookie_is_secure_httponly_and_lax_in_production():
     env = {**os.environ, **PRODUCTION_ENV}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     code = (

@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import sessions
+from .credentials import may_manage_credentials
 from .models import ProfessionalProfile, User
 
 # What makes someone staff or superuser, or gives them permissions: changing it asks the one who
@@ -161,7 +162,17 @@ class UserAdmin(BaseUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return self.readonly_fields
-        return (*self.readonly_fields, "is_staff")
+        fields = (*self.readonly_fields, "is_staff")
+        if obj is not None and not may_manage_credentials(request.user, obj):
+            # A new email, then a password reset, would hand the account to whoever typed it.
+            fields = ("email", *fields)
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        if user is not None and not may_manage_credentials(request.user, user):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def has_change_permission(self, request, obj=None):
         # A superuser's account (email, password, access) is changed by superusers only:
@@ -246,6 +257,11 @@ class UserAdmin(BaseUserAdmin):
         user = self.get_object(request, unquote(object_id))
         if user is None:
             raise Http404
+        # The link sets a password: the same rule as setting it here.
+        if not self.has_change_permission(request, user) or not may_manage_credentials(
+            request.user, user
+        ):
+            raise PermissionDenied
         self._invite(request, user)
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -183,6 +184,12 @@ def on_validation_error(request, exc):
     if any(error.get("loc", ("",))[0] == "body" for error in exc.errors):
         return envelope_response(request, 422, ERROR_MESSAGES[422])
     return envelope_response(request, 400, ERROR_MESSAGES[400])
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): Django refuses to read it.
+    return envelope_response(request, 413, ERROR_MESSAGES[413])
 
 
 @api.exception_handler(Exception)

@@ -45,10 +45,11 @@ from reservations.actions import Actor, Channel
 from reservations.models import Modality, Reservation, Status, professionals_of
 from reservations.texts import long_date, turn_day
 from scheduling import booking
-from scheduling.models import WorkingHours
+from scheduling.models import MAX_HORIZON_WEEKS, WorkingHours
 from scheduling.slots import free_slots, parse_day, slot_at, week_start
 
 HISTORY_PAGE_SIZE = 10
+MAX_HISTORY_PAGE = 10_000
 # A weekly patient books a few months ahead at most; beyond this many, the page says so.
 UPCOMING_LIMIT = 20
 logger = logging.getLogger("turnos.security")
@@ -111,6 +112,8 @@ class HistoryPage:
             number = max(1, int(number or 1))
         except ValueError:
             number = 1
+        # A page past any history is empty; one past the database's integers would be a 500.
+        number = min(number, MAX_HISTORY_PAGE)
         start = (number - 1) * HISTORY_PAGE_SIZE
         history = Reservation.objects.history_for(patient, now)
         rows = list(history[start : start + HISTORY_PAGE_SIZE + 1])
@@ -224,7 +227,11 @@ def _parse_start(text):
         start = datetime.fromisoformat(text or "")
     except ValueError:
         return None
-    return start if start.tzinfo is not None else None
+    # The years a slot can be in (slot_at bounds it to the horizon): far from them, converting
+    # to a zone overflows.
+    if start.tzinfo is None or not 2000 <= start.year <= 2200:
+        return None
+    return start
 
 
 def _horizon(professional, now):
@@ -256,7 +263,9 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         week = week_start(timezone.localtime(slots[0].start).date() if slots else today)
         slots = [s for s in slots if timezone.localtime(s.start).date() < week + timedelta(7)]
     else:
-        week = week_start(max(asked, week_start(today)))
+        # From this week to the longest horizon a professional may set: nothing lies beyond.
+        last = today + timedelta(weeks=MAX_HORIZON_WEEKS)
+        week = week_start(min(max(asked, week_start(today)), last))
         slots = free_slots(
             professional,
             week,
@@ -552,6 +561,7 @@ def _feed(request, token):
 
 @require_GET
 @login_required
+@never_cache
 def download(request, pk):
     """One session's .ics: its patient's or its professional's; anyone else's is a 404."""
     user = request.user

@@ -226,6 +226,9 @@ class RangeCancelForm(CancelForm):
                 raise ValidationError(_("The last day must not be before the first."))
             if (end - start).days >= self.MAX_DAYS:
                 raise ValidationError(_("Choose at most a year."))
+            # Sessions are booked up to a year ahead; far beyond, the dates overflow.
+            if end > timezone.localdate() + timedelta(days=2 * self.MAX_DAYS):
+                raise ValidationError(_("Choose days within two years of today."))
         return data
 
     def sessions(self, now):
@@ -491,6 +494,8 @@ class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
         change_url = reverse("admin:reservations_reservation_change", args=[obj.pk])
         if obj.status == Status.CANCELLED:
             self.message_user(request, gettext("Already cancelled"), messages.WARNING)

@@ -24,6 +24,7 @@ handler500 = "reservations_site.views.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
+    path(".well-known/security.txt", views.security_txt, name="security_txt"),
     path("admin/", admin.site.urls),
     # Ending one of your sessions (allauth.usersessions' own page, /accounts/sessions/, ends all
     # the others at once).

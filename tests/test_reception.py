@@ -14,6 +14,7 @@ from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 
 from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
+from .test_notifications import run_due_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -420,6 +421,7 @@ def test_staff_add_a_patient_without_a_password_and_invite_them(
     )
     assert not user.has_usable_password()
     assert not user.is_staff
+    run_due_tasks()
     (message,) = mail.outbox
     assert message.to == ["nueva.paciente@example.com"]
     assert message.body.startswith("Hola Inés, te escribimos de Turnos.")
@@ -433,6 +435,7 @@ def test_the_invitation_is_in_the_patients_language(desk, django_capture_on_comm
     user = make_user("john@example.com", first_name="John", language="en")
     r = post(desk, f"{USERS}{user.pk}/invite/", {})
     assert r.status_code == 302
+    run_due_tasks()
     (message,) = mail.outbox
     assert message.body.startswith("Hello John, this is Turnos.")
     assert desk.get(f"{USERS}{user.pk}/invite/").status_code == 405

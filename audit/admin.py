@@ -127,7 +127,8 @@ def _day(text):
     if not text:
         return None
     day = parse_date(text)  # ValueError for 2026-02-30
-    if day is None:
+    # The log starts with the site; a far year would overflow when the day is turned into UTC.
+    if day is None or not 2000 <= day.year <= 2200:
         raise ValueError(text)
     return day
 
@@ -214,7 +215,7 @@ class AccessLogAdmin(admin.ModelAdmin):
             start, end = (_day(request.GET.get(name)) for name in ("from", "to"))
         except ValueError:
             return HttpResponseBadRequest(
-                "from and to are dates: YYYY-MM-DD", content_type="text/plain"
+                "from and to are dates between 2000 and 2200: YYYY-MM-DD", content_type="text/plain"
             )
         if start:
             rows = rows.filter(at__gte=datetime.combine(start, time.min, tzinfo=zone))

@@ -215,9 +215,12 @@ def test_the_csv_carries_no_password_and_no_formula(superuser, patient):
     assert "'" + typed in text  # quoted: a cell, not a formula
 
 
-@pytest.mark.parametrize("bad", ["2026-02-30", "yesterday", "10/03/2026"])
-def test_a_malformed_date_is_a_400(superuser, bad):
-    assert csrf_client(superuser).get(EXPORT, {"from": bad}).status_code == 400
+@pytest.mark.parametrize(
+    "bad", ["2026-02-30", "yesterday", "10/03/2026", "9999-12-31", "0001-01-01"]
+)
+@pytest.mark.parametrize("end", ["from", "to"])
+def test_a_malformed_or_far_date_is_a_400(superuser, bad, end):
+    assert csrf_client(superuser).get(EXPORT, {end: bad}).status_code == 400
 
 
 def test_the_range_ends_are_days_in_the_readers_zone(superuser, patient):

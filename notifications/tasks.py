@@ -13,7 +13,9 @@
 
 import logging
 from datetime import datetime, time, timedelta
+from importlib import import_module
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import default_task_backend, task
@@ -103,8 +105,10 @@ def sweep_once(now):
     """What a sweep does, without enqueuing the next one. Returns the ids it enqueued."""
     from accounts import lockout
 
-    # The login counters' expired rows (their table never culls, so that no live lock is lost).
+    # The login counters' expired rows (their table never culls, so that no live lock is lost),
+    # and ended sessions (what `manage.py clearsessions` does).
     lockout.delete_expired(now)
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     again = set()
     for row in Outbox.objects.stuck(now):
         # Its worker died mid-send (it may or may not have reached the server): once more.

@@ -3,6 +3,7 @@ staff logging someone out everywhere (a lost phone), and a password change or re
 other sessions, browsers' and apps' alike."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from allauth.usersessions.models import UserSession
@@ -296,3 +297,16 @@ def test_djangos_session_hash_alone_refuses_the_other_sessions_but_leaves_them_l
     assert is_in(laptop) and not is_in(phone)
     assert api_status(token, patient) == 401
     assert UserSession.objects.filter(user=patient).count() > 1  # not ended, only refused
+
+
+def test_the_sweep_deletes_ended_sessions_and_keeps_live_ones(patient, other_patient):
+    from django.utils import timezone
+
+    from notifications.tasks import sweep_once
+
+    logged_in(patient)
+    logged_in(other_patient)
+    ended, live = Session.objects.order_by("expire_date")[:2]
+    Session.objects.filter(pk=ended.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    sweep_once(timezone.now())
+    assert list(Session.objects.values_list("pk", flat=True)) == [live.pk]

@@ -16,7 +16,7 @@ from accounts.models import ProfessionalProfile
 from reservations.models import Reservation, ReservationEvent
 from scheduling.models import WorkingHours
 
-from .conftest import CSRF_TOKEN, NOW, csrf_client, make_user
+from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
 from .test_smtp import SMTPServer, free_port
 
 # The worker runs in its own transactions, as in production.
@@ -234,6 +234,8 @@ def test_reception_cancelling_a_professionals_days_writes_each_patient_once(
     hers = [make_reservation(patient, NOW + timedelta(days=d)) for d in (2, 3, 4)]
     his = make_reservation(other_patient, NOW + timedelta(days=3, hours=2))
     admin = csrf_client(staff)
+    # A bulk cancel asks for the password again (tests/test_reauth.py).
+    post(admin, "/accounts/reauthenticate/", {"password": PASSWORD})
     fields = {
         "professional": str(professional.pk),
         "start": "2026-03-11",

@@ -33,18 +33,43 @@ ENROL_MESSAGE = _(
 
 # Where someone was going when they were sent to enrol: the page after the recovery codes.
 NEXT_SESSION_KEY = "enrolment_next"
+# Whether the session's user is a professional, as found at login (see is_professional).
+PROFESSIONAL_SESSION_KEY = "enrolment_professional"
 
 
-def is_required(user):
+def is_professional(user, session=None, *, recheck=False):
+    """Whether `user` has a professional profile. With their `session`, the answer found at login
+    (remember_role), so that a patient's pages cost no query for it; `recheck` asks the database
+    again (the agenda, which loads the profile anyway) and keeps the answer."""
+    if session is None:
+        return hasattr(user, "professional_profile")
+    known = session.get(PROFESSIONAL_SESSION_KEY)
+    if known is None or recheck:
+        found = hasattr(user, "professional_profile")
+        if known != found:
+            session[PROFESSIONAL_SESSION_KEY] = found
+        return found
+    return known
+
+
+def remember_role(request, user):
+    """At login (accounts/signals.py): whether they are a professional, kept in their session."""
+    if getattr(request, "session", None) is not None:
+        is_professional(user, request.session, recheck=True)
+
+
+def is_required(user, session=None, *, recheck=False):
     """Whether this person must have a second factor: staff and professionals."""
     if not settings.MFA_REQUIRED_FOR_STAFF or not user.is_authenticated:
         return False
-    return user.is_staff or hasattr(user, "professional_profile")
+    return user.is_staff or is_professional(user, session, recheck=recheck)
 
 
-def must_enrol(user):
+def must_enrol(user, session=None, *, recheck=False):
     """Whether this person must set up a second factor before anything else."""
-    return is_required(user) and not get_adapter().is_mfa_enabled(user, types=FACTORS)
+    return is_required(user, session, recheck=recheck) and not get_adapter().is_mfa_enabled(
+        user, types=FACTORS
+    )
 
 
 def reset_factors(user):
@@ -85,7 +110,12 @@ class EnrolmentRequiredMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if match is None or _may_pass(match) or not must_enrol(request.user):
+        if match is None or _may_pass(match):
+            return None
+        # The agenda asks the database who is a professional (its views load the profile
+        # anyway): someone made a professional since they logged in must enrol there at once.
+        agenda = (match.url_name or "").startswith("agenda")
+        if not must_enrol(request.user, request.session, recheck=agenda):
             return None
         url = reverse("mfa_activate_totp")
         if getattr(request, "htmx", False):

@@ -85,10 +85,11 @@ class Refused(ApiError):
         self.code = refusal.code
 
 
-def refuse_until_enrolled(user):
+def refuse_until_enrolled(user, session=None):
     """Staff and professionals without two-step verification get a 403 until they set it up on
-    the website (accounts/enrolment.py); their app's login gets no token either."""
-    if user is not None and enrolment.must_enrol(user):
+    the website (accounts/enrolment.py); their app's login gets no token either. A browser's
+    session knows from its login whether they are a professional; a token is asked each time."""
+    if user is not None and enrolment.must_enrol(user, session):
         raise ApiError(403, enrolment.ENROL_MESSAGE)
 
 
@@ -129,7 +130,7 @@ class BrowserSessionAuth(SessionAuth):
         if not request.user.is_authenticated:
             return None
         user = super().__call__(request)
-        refuse_until_enrolled(user)
+        refuse_until_enrolled(user, request.session)
         return user
 
 

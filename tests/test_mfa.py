@@ -151,6 +151,15 @@ def test_preferences_offer_two_step_verification_to_a_patient(patient):
     assert "Manage two-step verification" in client.get("/preferences/").content.decode()
 
 
+def test_a_patient_made_a_professional_since_login_must_enrol_before_the_agenda(patient):
+    client = csrf_client(patient)
+    assert client.get("/dashboard/").status_code == 200
+    ProfessionalProfile.objects.create(user=patient, display_name="Lic. Lucía")
+    assert client.get("/agenda/")["Location"] == ENROL
+    # From then on, every page: the agenda found out who they are.
+    assert client.get("/dashboard/")["Location"] == ENROL
+
+
 def test_the_setting_turns_the_requirement_off(settings):
     settings.MFA_REQUIRED_FOR_STAFF = False
     assert csrf_client(unenrolled_professional()).get("/agenda/").status_code == 200

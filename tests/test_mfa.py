@@ -342,6 +342,16 @@ def test_a_receptionist_cannot_reset_anyones_factor(professional):
     assert not Outbox.objects.exists()
 
 
+def test_only_a_superuser_is_offered_the_reset_on_the_users_page(staff, professional):
+    change = f"/admin/accounts/user/{professional.pk}/change/"
+    assert f'action="{reset_url(professional)}"' in csrf_client(staff).get(change).content.decode()
+    clerk = make_user("mesa@example.com", is_staff=True)
+    clerk.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    page = csrf_client(clerk).get(change)
+    assert page.status_code == 200
+    assert reset_url(professional) not in page.content.decode()
+
+
 def test_the_reset_is_post_only_and_an_unknown_user_is_404(staff, professional):
     client = csrf_client(staff)
     assert client.get(reset_url(professional)).status_code == 405

@@ -134,6 +134,8 @@ class EnrolmentRequiredResponse(ForbiddenResponse):
 
     def __init__(self, request):
         errors = [{"code": "mfa_enrolment_required", "message": str(ENROL_MESSAGE)}]
+        # ForbiddenResponse takes no errors; its base, allauth's JSON answer, does. Being one of
+        # allauth's answers, it leaves the login flow as it is (allauth re-raises those).
         super(ForbiddenResponse, self).__init__(request, errors=errors, status=403)
 
 

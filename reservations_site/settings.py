@@ -227,7 +227,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 # Recovery codes are shown once, right after they are made: a stolen session cannot read them.
 MFA_RECOVERY_CODES_SHOW_ONCE = True
-MFA_TOTP_ISSUER = env("SITE_NAME", "Turnos")
+MFA_TOTP_ISSUER = env("SITE_NAME", "Turnos")  # SITE_NAME (below): what the app calls the account
 # allauth refuses a factor to an unverified address, lest someone sign up with another person's
 # email and lock them out. Nobody signs up here: the practice registers every address.
 MFA_ALLOW_UNVERIFIED_EMAIL = True

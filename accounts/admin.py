@@ -1,4 +1,5 @@
 from allauth.account.admin import EmailAddressAdmin
+from allauth.account.decorators import reauthentication_required
 from allauth.account.forms import ResetPasswordForm
 from allauth.account.models import EmailAddress
 from allauth.core.context import request_context
@@ -18,10 +19,23 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from . import sessions
+from .credentials import may_manage_credentials
 from .models import ProfessionalProfile, User
+
+# What makes someone staff or superuser, or gives them permissions: changing it asks the one who
+# changes it for their password again (allauth's re-authentication).
+ROLE_FIELDS = {"is_staff", "is_superuser", "groups", "user_permissions"}
+
+
+def require_recent_authentication(request):
+    """Raise allauth's ReauthenticationRequired unless this person re-authenticated within
+    ACCOUNT_REAUTHENTICATION_TIMEOUT. allauth's middleware answers it with its "confirm it is you"
+    page and, once confirmed, replays the request (a POST included)."""
+    reauthentication_required(lambda request: None)(request)
 
 
 class UserCreationForm(forms.ModelForm):
@@ -150,7 +164,17 @@ class UserAdmin(BaseUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return self.readonly_fields
-        return (*self.readonly_fields, "is_staff")
+        fields = (*self.readonly_fields, "is_staff")
+        if obj is not None and not may_manage_credentials(request.user, obj):
+            # A new email, then a password reset, would hand the account to whoever typed it.
+            fields = ("email", *fields)
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        if user is not None and not may_manage_credentials(request.user, user):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def has_change_permission(self, request, obj=None):
         # A superuser's account (email, password, access) is changed by superusers only:
@@ -189,6 +213,8 @@ class UserAdmin(BaseUserAdmin):
         return queryset, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
+        if change and ROLE_FIELDS.intersection(form.changed_data):
+            require_recent_authentication(request)
         super().save_model(request, obj, form, change)
         if not change and form.cleaned_data.get("send_invitation"):
             # After the commit: the link must lead to a user that exists.
@@ -216,6 +242,11 @@ class UserAdmin(BaseUserAdmin):
                 self.admin_site.admin_view(self.invite_view),
                 name="accounts_user_invite",
             ),
+            path(
+                "<path:object_id>/end-sessions/",
+                self.admin_site.admin_view(self.end_sessions_view),
+                name="accounts_user_end_sessions",
+            ),
             *super().get_urls(),
         ]
 
@@ -228,8 +259,55 @@ class UserAdmin(BaseUserAdmin):
         user = self.get_object(request, unquote(object_id))
         if user is None:
             raise Http404
+        # The link sets a password: the same rule as setting it here.
+        if not self.has_change_permission(request, user) or not may_manage_credentials(
+            request.user, user
+        ):
+            raise PermissionDenied
         self._invite(request, user)
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    # Ending all of a person's sessions (a lost phone)
+
+    def may_end_sessions(self, request, user):
+        """Whoever may change the person; a staff account's sessions only a superuser or the
+        person themself."""
+        if not self.has_change_permission(request, user):
+            return False
+        return not user.is_staff or request.user.is_superuser or request.user.pk == user.pk
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        may_end = user is not None and self.may_end_sessions(request, user)
+        extra_context = {**(extra_context or {}), "may_end_sessions": may_end}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def end_sessions_view(self, request, object_id):
+        """POST: log the person out everywhere (browsers and apps), and record who did it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user = self.get_object(request, unquote(object_id))
+        if user is None or not self.has_view_or_change_permission(request, user):
+            raise Http404
+        if not self.may_end_sessions(request, user):
+            raise PermissionDenied
+        count = sessions.end_all(user)
+        self.sessions_ended(request, user)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d session of %(email)s ended.", "%(n)d sessions of %(email)s ended.", count
+            )
+            % {"n": count, "email": user.email},
+            messages.SUCCESS,
+        )
+        if request.user.pk == user.pk:
+            return HttpResponseRedirect(reverse("admin:login"))
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    def sessions_ended(self, request, user):
+        """Where the access log is written: reservations/admin.py's UserAdmin (the registered
+        one) does, since the access log (audit) builds on accounts, not the other way round."""
 
 
 class SuperusersOnly:
@@ -252,7 +330,11 @@ class SuperusersOnly:
 
 
 class SuperuserGroupAdmin(SuperusersOnly, GroupAdmin):
-    pass
+    def save_model(self, request, obj, form, change):
+        # A group's permissions are its members' role: changing them asks for the password too.
+        if change and "permissions" in form.changed_data:
+            require_recent_authentication(request)
+        super().save_model(request, obj, form, change)
 
 
 class SuperuserEmailAddressAdmin(SuperusersOnly, EmailAddressAdmin):

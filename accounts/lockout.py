@@ -40,3 +40,24 @@ def forget_failed_logins(email):
     key = f"login-generation:{email.lower()}"
     cache.add(key, 0, None)
     cache.incr(key)
+
+
+def delete_expired(now=None):
+    """Delete the expired rows of the login counters' table (the database cache), which its
+    culling never does while it holds fewer than MAX_ENTRIES (set beyond reach, so that no live
+    lock is ever culled: settings.CACHES). The worker's sweep calls this. Returns how many."""
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
+        return 0
+    now = (now or timezone.now()).replace(microsecond=0)
+    table = connection.ops.quote_name(config["LOCATION"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE expires < %s",  # noqa: S608 (the table is our setting)
+            [connection.ops.adapt_datetimefield_value(now)],
+        )
+        return cursor.rowcount

@@ -1,5 +1,5 @@
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -83,8 +83,6 @@ class WorkingHoursForm(forms.ModelForm):
     def __init__(self, *args, professional, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.professional = professional
-        self.fields["session_minutes"].validators.append(MinValueValidator(1))
-        self.fields["session_minutes"].widget.attrs["min"] = 1
 
     def clean(self):
         data = super().clean()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("series/new/", views.series_new, name="agenda_series_new"),
     path("<uuid:pk>/series/cancel/", views.series_cancel, name="agenda_series_cancel"),
     path("<uuid:pk>/series/move/", views.series_move, name="agenda_series_move"),
+    path("patients/<uuid:pk>/export/", views.patient_export, name="agenda_patient_export"),
     path("<uuid:pk>/", views.session, name="agenda_session"),
     path("<uuid:pk>/confirm/", views.confirm, name="agenda_confirm"),
     path("<uuid:pk>/decline/", views.decline, name="agenda_decline"),

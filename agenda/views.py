@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -23,6 +25,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import ProfessionalProfile
+from audit.log import record, refused, viewed
+from audit.models import AccessLog
+from privacy import export as privacy_export
+from privacy import responses as privacy_responses
 from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
@@ -96,6 +102,7 @@ def _get_session_for_professional(request, pk):
         )
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
+        refused(request, Reservation, pk, owner="client", where="agenda: session")
         raise Http404 from None
 
 
@@ -220,6 +227,7 @@ def agenda(request):
 @professional_required
 def session(request, pk):
     r = _get_session_for_professional(request, pk)
+    viewed(request, r.client_id, r, where="agenda: session")
     now = timezone.now()
     return render(request, "agenda/session.html", _session_context(r, now, r.internal_notes))
 
@@ -382,6 +390,7 @@ def _own_or_404(model, request, pk):
         return model.objects.get(pk=pk, professional=request.user)
     except model.DoesNotExist:
         logger.warning("refused access to %s %s", model._meta.model_name, pk)
+        refused(request, model, pk, owner="professional", where="agenda: hours")
         raise Http404 from None
 
 
@@ -585,6 +594,8 @@ def series_cancel(request, pk):
     reads): cancels them, as the professional, and ends the series."""
     r, occurrence = _get_occurrence_for_professional(request, pk)
     series = occurrence.series
+    if request.method == "GET":
+        viewed(request, r.client_id, series, where="agenda: series cancel")
     now = timezone.now()
     reason_error = ""
     if request.method == "POST":
@@ -621,6 +632,8 @@ def series_move(request, pk):
     at its new time, with its clashes; POST with `_confirm`: moved."""
     r, occurrence = _get_occurrence_for_professional(request, pk)
     series = occurrence.series
+    if request.method == "GET":
+        viewed(request, r.client_id, series, where="agenda: series move")
     now = timezone.now()
     data = request.POST if request.method == "POST" else None
     form = SeriesMoveForm(data, initial=SeriesMoveForm.initial_for(series))
@@ -661,3 +674,32 @@ def series_move(request, pk):
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "agenda/series_move.html", ctx, status=status)
+
+
+# A patient's data, when they ask their professional for it (Ley 25.326 art. 14, Ley 26.529):
+# what concerns their sessions with this professional (privacy/export.py), as the JSON file or
+# (?as=page) the readable page to print. Only one of their own patients (anyone with a session
+# with them); anyone else is the same 404 as a missing id. Written to the access log.
+
+
+@professional_required
+@reauthentication_required
+def patient_export(request, pk):
+    patient = (
+        get_user_model()
+        .objects.filter(pk=pk, reservations__professional=request.user)
+        .distinct()
+        .first()
+    )
+    if patient is None:
+        logger.warning("refused export of patient %s", pk)
+        raise Http404
+    data = privacy_export.build(patient, professional=request.user, practice=True)
+    record(request, AccessLog.Kind.EXPORT, subject=patient, obj=patient, where="agenda: export")
+    url = reverse("agenda_patient_export", args=[patient.pk])
+    if request.GET.get("as") == "page":
+        back = request.GET.get("back", "")
+        if not back.startswith("/agenda/"):
+            back = reverse("agenda")
+        return privacy_responses.page(request, patient, data, back_url=back, json_url=url)
+    return privacy_responses.json_file(patient, data)

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Query, Schema, Status
@@ -25,6 +25,7 @@ from pydantic import Field
 
 from accounts import enrolment
 from accounts.models import User
+from audit.log import refused, viewed
 from reservations.actions import Actor, Channel
 from reservations.models import (
     REASON_MAX_LENGTH,
@@ -200,6 +201,12 @@ def on_validation_error(request, exc):
     return envelope_response(request, 400, ERROR_MESSAGES[400])
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): Django refuses to read it.
+    return envelope_response(request, 413, ERROR_MESSAGES[413])
+
+
 @api.exception_handler(Exception)
 def on_unexpected_error(request, exc):
     # Like the site's handler500: a database outage is a 503 the client may retry.
@@ -217,12 +224,20 @@ def _staff_may(user, action):
     return user.is_staff and user.has_perm(f"reservations.{action}_reservation")
 
 
-def _reservation_for(user, pk, action):
-    """The user's own reservation, or (for staff with the permission) anyone's; else 404."""
+def _reservation_for(request, pk, action):
+    """The user's own reservation, or (for staff with the permission) anyone's; else 404 (and
+    someone else's, refused, goes to the access log)."""
+    user = request.user
     reservations = Reservation.objects.with_people()
-    if not _staff_may(user, action):
+    staff = _staff_may(user, action)
+    if not staff:
         reservations = reservations.filter(client=user)
-    return get_object_or_404(reservations, pk=pk)
+    try:
+        return reservations.get(pk=pk)
+    except Reservation.DoesNotExist:
+        if not staff:
+            refused(request, Reservation, pk, owner="client", where="api: reservation")
+        raise Http404 from None
 
 
 def _reservation_out(reservation, now):
@@ -303,11 +318,17 @@ class CancelQuery(Schema):
 def list_reservations(request, client_id: UUID):
     user = request.user
     others = client_id != user.pk
-    if others and not (_staff_may(user, "view") and User.objects.filter(pk=client_id).exists()):
+    if others and not _staff_may(user, "view"):
+        refused(request, User, client_id, owner="pk", where="api: reservations of a patient")
+        raise Http404
+    if others and not User.objects.filter(pk=client_id).exists():
         raise Http404
     reservations = professionals_of(
         list(Reservation.objects.filter(client_id=client_id).order_by("-start_time", "-id"))
     )
+    if others:
+        # Staff reading a patient's sessions: one entry for the list (not one per session).
+        viewed(request, client_id, User(pk=client_id), where="api: reservations of a patient")
     now = timezone.now()
     return {
         "status": 200,
@@ -328,7 +349,8 @@ def list_reservations(request, client_id: UUID):
     tags=["reservations"],
 )
 def get_reservation(request, id: UUID):
-    reservation = _reservation_for(request.user, id, "view")
+    reservation = _reservation_for(request, id, "view")
+    viewed(request, reservation.client_id, reservation, where="api: reservation")
     return {
         "status": 200,
         "data": _reservation_out(reservation, timezone.now()),
@@ -353,7 +375,7 @@ def get_reservation(request, id: UUID):
 )
 def cancel_reservation(request, id: UUID, query: Query[CancelQuery]):
     user = request.user
-    reservation = _reservation_for(user, id, "change")
+    reservation = _reservation_for(request, id, "change")
     now = timezone.now()
     # Staff cancelling a patient's session is the practice: no notice, and a reason is needed.
     if reservation.client_id == user.pk:
@@ -519,6 +541,7 @@ def reschedule_reservation(request, id: UUID, payload: RescheduleIn):
     try:
         reservation = Reservation.objects.with_people().get(pk=id, client=request.user)
     except Reservation.DoesNotExist:
+        refused(request, Reservation, id, owner="client", where="api: reschedule")
         raise Http404 from None
     now = timezone.now()
     result = booking.reschedule(

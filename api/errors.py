@@ -19,6 +19,7 @@ ERROR_MESSAGES = {
     403: _("CSRF check failed: send the X-CSRFToken header with the CSRF cookie's value."),
     404: _("Not found."),
     405: _("Method not allowed."),
+    413: _("The request body is too large."),
     422: _("Invalid data: check the fields and their format."),
     429: _("Too many requests: try again in a moment."),
     500: _("Something went wrong on our side. Try again later."),

@@ -413,12 +413,14 @@ def log_in(users, *, seen_ahead=False):
     """Sessions for `users`, as logging in would leave them in the database, without the login
     form (allauth rate-limits it): [(session key, user id)], in the order of `users`.
 
-    The idle-timeout middleware (accounts/middleware.py) rewrites a session's last-seen time
+    The session-timeout middleware (accounts/middleware.py) rewrites a session's last-seen time
     once a minute has passed since it last did. A patient's requests come in visits, most of them
     inside that minute; a benchmark's come from a different patient each time, minutes apart, so
     that nearly every dashboard of the load pays a session write, and only some of the faster
     floor's requests do. With `seen_ahead`, the sessions are seen "in a day": no request rewrites
-    them while they last (and the idle timeout does not apply)."""
+    them while they last (and the idle timeout does not apply). The rewrite also updates the
+    session's row in allauth.usersessions' list, if it has one (these sessions have none: the
+    first rewrite adds it)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
@@ -430,7 +432,11 @@ def log_in(users, *, seen_ahead=False):
     for user in users:
         key = uuid.uuid4().hex
         data = {
-            "_last_seen": last_seen,  # what logging in sets (idle-timeout middleware)
+            # What logging in sets (accounts/sessions.py): the login time, the last-seen time,
+            # and whether staff limits apply. A session without them is written once to add them.
+            "_login_at": int(time.time()),
+            "_last_seen": last_seen,
+            "_strict": False,
             SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],  # as the login form
             HASH_SESSION_KEY: user.get_session_auth_hash(),

@@ -26,8 +26,17 @@ class OutboxAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("recipient",)
     actions = ["retry"]
-    readonly_fields = [f.name for f in Outbox._meta.fields]
-    exclude = ("html",)
+    # The text through `text`, which hides what carries a secret (a link that opens an account).
+    readonly_fields = [f.name for f in Outbox._meta.fields if f.name not in ("body", "html")] + [
+        "text"
+    ]
+    exclude = ("body", "html")
+
+    @admin.display(description=_("text"))
+    def text(self, obj):
+        if obj.carries_secret:
+            return _("[redacted: it carries a link that opens an account]")
+        return obj.body
 
     @admin.display(description=_("last error"))
     def short_error(self, obj):

@@ -117,7 +117,8 @@ class Outbox(models.Model):
     # The address it went to: the recipient's when it is sent (an email changed meanwhile is the
     # one used). Account messages carry theirs from the start: it may be an address with no user.
     to = models.EmailField(_("sent to"), blank=True)
-    # Account messages only: what allauth rendered, sent as it is. Session messages are rendered
+    # Account messages only: what allauth rendered, sent as it is, and wiped once sent (it holds
+    # a link that opens the account; the admin never shows it). Session messages are rendered
     # when sent, in the recipient's language and zone then, from notifications/templates/.
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("text"), blank=True)
@@ -189,7 +190,9 @@ class Outbox(models.Model):
         )
 
     def mark_sent(self, now, to):
-        return self._finish(status=State.SENT, sent_at=now, to=to, last_error="")
+        # A link that opens an account lives in the database only until it is sent.
+        wipe = {"body": "", "html": ""} if self.carries_secret else {}
+        return self._finish(status=State.SENT, sent_at=now, to=to, last_error="", **wipe)
 
     def mark_skipped(self, why):
         return self._finish(status=State.SKIPPED, last_error=why)
@@ -205,13 +208,20 @@ class Outbox(models.Model):
         self._finish(status=State.PENDING, next_attempt_at=retry_at, last_error=error)
         return retry_at
 
+    @property
+    def carries_secret(self):
+        """Account messages carry a link that opens the account (a password reset, the
+        invitation to set a password): nobody reads them in the admin, and the text is wiped
+        once sent (retries need it until then)."""
+        return self.kind == Kind.ACCOUNT
+
     @classmethod
     def queue_rendered(cls, message, *, recipient=None):
         """Queue a message rendered elsewhere (allauth's password reset, the invitation to set a
-        password): kept whole, and tried once at once, since someone is waiting for it in their
-        inbox. When that try fails (the mail server is down) the request goes on as usual and the
-        worker retries it with the backoff, like any other row."""
-        from .tasks import deliver
+        password), kept whole until sent. The worker sends it at once, never the request: a
+        mail server that hangs must not hold a page. The task row is written in the same
+        transaction as the message, so the worker finds both or neither."""
+        from .tasks import send_message
 
         html = next((body for body, kind in message.alternatives if kind == "text/html"), "")
         now = timezone.now()
@@ -225,8 +235,7 @@ class Outbox(models.Model):
             next_attempt_at=now,
             created_at=now,
         )
-        if row.claim(now):
-            deliver(row)
+        send_message.enqueue(row.pk)
         return row
 
     @classmethod

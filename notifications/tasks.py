@@ -101,6 +101,10 @@ def sweep():
 
 def sweep_once(now):
     """What a sweep does, without enqueuing the next one. Returns the ids it enqueued."""
+    from accounts import lockout
+
+    # The login counters' expired rows (their table never culls, so that no live lock is lost).
+    lockout.delete_expired(now)
     again = set()
     for row in Outbox.objects.stuck(now):
         # Its worker died mid-send (it may or may not have reached the server): once more.

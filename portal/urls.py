@@ -20,6 +20,10 @@ urlpatterns = [
         name="reschedule_confirm",
     ),
     path("preferences/", views.preferences, name="preferences"),
+    # Your data: a copy (after the password again) and asking for deletion.
+    path("preferences/data/", views.data_page, name="data_page"),
+    path("preferences/data.json", views.data_export, name="data_export"),
+    path("preferences/data/deletion/", views.data_deletion, name="data_deletion"),
     # Calendars. The feed's token: 43 URL-safe base64 characters (calendars.models); anything
     # else is a 404.
     re_path(r"^calendar/(?P<token>[A-Za-z0-9_-]{20,100})\.ics$", views.feed, name="calendar_feed"),

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Max, Q
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
@@ -34,16 +35,21 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import PreferencesForm
 from accounts.models import ProfessionalProfile, zone_city
+from audit.log import refused
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
+from privacy import export as privacy_export
+from privacy import responses as privacy_responses
+from privacy.models import BUSINESS_DAYS_TO_ACT, DeletionRequest
 from reservations.actions import Actor, Channel
 from reservations.models import Modality, Reservation, Status, professionals_of
 from reservations.texts import long_date, turn_day
 from scheduling import booking
-from scheduling.models import WorkingHours
+from scheduling.models import MAX_HORIZON_WEEKS, WorkingHours
 from scheduling.slots import free_slots, parse_day, slot_at, week_start
 
 HISTORY_PAGE_SIZE = 10
+MAX_HISTORY_PAGE = 10_000
 # A weekly patient books a few months ahead at most; beyond this many, the page says so.
 UPCOMING_LIMIT = 20
 logger = logging.getLogger("turnos.security")
@@ -85,6 +91,7 @@ def _get_reservation_for_client(request, pk):
         )
     except Reservation.DoesNotExist:
         logger.warning("refused access to reservation %s", pk)
+        refused(request, Reservation, pk, owner="client", where="portal: session")
         raise Http404 from None
 
 
@@ -105,6 +112,8 @@ class HistoryPage:
             number = max(1, int(number or 1))
         except ValueError:
             number = 1
+        # A page past any history is empty; one past the database's integers would be a 500.
+        number = min(number, MAX_HISTORY_PAGE)
         start = (number - 1) * HISTORY_PAGE_SIZE
         history = Reservation.objects.history_for(patient, now)
         rows = list(history[start : start + HISTORY_PAGE_SIZE + 1])
@@ -218,7 +227,11 @@ def _parse_start(text):
         start = datetime.fromisoformat(text or "")
     except ValueError:
         return None
-    return start if start.tzinfo is not None else None
+    # The years a slot can be in (slot_at bounds it to the horizon): far from them, converting
+    # to a zone overflows.
+    if start.tzinfo is None or not 2000 <= start.year <= 2200:
+        return None
+    return start
 
 
 def _horizon(professional, now):
@@ -250,7 +263,9 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         week = week_start(timezone.localtime(slots[0].start).date() if slots else today)
         slots = [s for s in slots if timezone.localtime(s.start).date() < week + timedelta(7)]
     else:
-        week = week_start(max(asked, week_start(today)))
+        # From this week to the longest horizon a professional may set: nothing lies beyond.
+        last = today + timedelta(weeks=MAX_HORIZON_WEEKS)
+        week = week_start(min(max(asked, week_start(today)), last))
         slots = free_slots(
             professional,
             week,
@@ -546,15 +561,20 @@ def _feed(request, token):
 
 @require_GET
 @login_required
+@never_cache
 def download(request, pk):
     """One session's .ics: its patient's or its professional's; anyone else's is a 404."""
     user = request.user
-    reservation = get_object_or_404(
-        Reservation.objects.with_people()
-        .select_related("client")
-        .filter(Q(client=user) | Q(professional=user)),
-        pk=pk,
-    )
+    try:
+        reservation = (
+            Reservation.objects.with_people()
+            .select_related("client")
+            .filter(Q(client=user) | Q(professional=user))
+            .get(pk=pk)
+        )
+    except Reservation.DoesNotExist:
+        refused(request, Reservation, pk, owner="client", where="portal: session .ics")
+        raise Http404 from None
     start = timezone.localtime(reservation.start_time)
     filename = f"{slugify(_('session'))}-{start:%Y-%m-%d-%H%M}.ics"
     return HttpResponse(
@@ -590,3 +610,58 @@ def _calendar_link(request):
         "feed_url": url,
         "feed_webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
     }
+
+
+# Your data (Ley 25.326 arts. 14 and 16): a copy of it, and asking for it to be deleted. What a
+# copy holds and what a deletion removes and keeps are privacy's (export.py, erase.py). The
+# patient's own copy is not written to the access log: that log is of others opening their data.
+
+
+@require_GET
+@login_required
+@reauthentication_required
+def data_export(request):
+    """Everything of the patient's as a JSON file, after asking for the password again."""
+    return privacy_responses.json_file(request.user, privacy_export.build(request.user))
+
+
+@require_GET
+@login_required
+@reauthentication_required
+def data_page(request):
+    """The same, readable and printable, in the patient's language."""
+    return privacy_responses.page(
+        request,
+        request.user,
+        privacy_export.build(request.user),
+        back_url=reverse("preferences"),
+        json_url=reverse("data_export"),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+@reauthentication_required(allow_get=True)
+def data_deletion(request):
+    """What a deletion removes and keeps, and the patient's request: made on POST (one open at a
+    time; a second POST finds the first), its status on GET."""
+    if request.method == "POST":
+        made = DeletionRequest.ask(request.user)[1]
+        if made:
+            messages.success(
+                request,
+                _("We received your request. The practice will answer within 5 business days."),
+            )
+        return redirect("data_deletion")
+    requests = DeletionRequest.objects.filter(patient=request.user).order_by("-requested_at")
+    latest = requests.first()
+    return render(
+        request,
+        "portal/data_deletion.html",
+        {
+            "latest": latest,
+            "open": latest if latest and latest.is_open else None,
+            "days": BUSINESS_DAYS_TO_ACT,
+        },
+    )

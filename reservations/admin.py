@@ -5,7 +5,6 @@ model's rules (Reservation.cancel, confirm, change); this module only asks and s
 from datetime import datetime, time, timedelta
 
 from allauth.account.adapter import get_adapter as get_account_adapter
-from allauth.account.decorators import reauthentication_required
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -18,16 +17,16 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone, translation
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import enrolment
 from accounts.admin import UserAdmin as BaseUserAdmin
+from accounts.admin import require_recent_authentication
 from accounts.models import User
-from audit import log
-from audit.models import AccessLog
+from audit import log as access_log
+from audit.admin import RecordsChangeViews
 
 from .actions import ActionKind, Actor, recording
 from .models import (
@@ -230,6 +229,9 @@ class RangeCancelForm(CancelForm):
                 raise ValidationError(_("The last day must not be before the first."))
             if (end - start).days >= self.MAX_DAYS:
                 raise ValidationError(_("Choose at most a year."))
+            # Sessions are booked up to a year ahead; far beyond, the dates overflow.
+            if end > timezone.localdate() + timedelta(days=2 * self.MAX_DAYS):
+                raise ValidationError(_("Choose days within two years of today."))
         return data
 
     def sessions(self, now):
@@ -249,7 +251,7 @@ class RangeCancelForm(CancelForm):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
     form = ReservationForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
@@ -305,6 +307,12 @@ class ReservationAdmin(admin.ModelAdmin):
     actions = ["confirm_selected", "cancel_selected"]
     list_per_page = 50
     show_full_result_count = False
+
+    # Each reservation's page opened (or saved) goes to the access log, as the patient's data.
+    access_log_where = "admin: reservation"
+
+    def access_log_subject(self, obj):
+        return obj.client_id
 
     # The list
 
@@ -424,6 +432,7 @@ class ReservationAdmin(admin.ModelAdmin):
         )
         form = CancelForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
+            require_recent_authentication(request)  # a bulk cancel asks for the password again
             self._cancel_all(request, sessions, form.cleaned_data["reason"])
             return None  # back to the list
         context = {
@@ -488,6 +497,8 @@ class ReservationAdmin(admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
         change_url = reverse("admin:reservations_reservation_change", args=[obj.pk])
         if obj.status == Status.CANCELLED:
             self.message_user(request, gettext("Already cancelled"), messages.WARNING)
@@ -527,6 +538,7 @@ class ReservationAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             sessions = form.sessions(timezone.now())
             if "confirm" in request.POST:
+                require_recent_authentication(request)  # asks for the password again
                 # Only what was shown: a session booked since the list was drawn stays.
                 shown = request.POST.getlist("session")
                 done = self._cancel_all(
@@ -637,8 +649,20 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RecordsChangeViews, BaseUserAdmin):
     inlines = [*BaseUserAdmin.inlines, UpcomingSessionsInline, PastSessionsInline]
+
+    # A person's page (their details and their sessions) opened or saved goes to the access log.
+    # Here rather than in accounts.admin, which sits below the access log in the layers.
+    access_log_where = "admin: user"
+
+    def access_log_subject(self, obj):
+        return obj.pk
+
+    def sessions_ended(self, request, user):
+        access_log.record(
+            request, access_log.Kind.SESSIONS_ENDED, subject=user, obj=user, where="admin: user"
+        )
 
     # Two-step verification: a superuser resets someone's lost factor. Here rather than in
     # accounts/admin.py because it writes to the access log, which builds on accounts.
@@ -665,12 +689,12 @@ class UserAdmin(BaseUserAdmin):
             raise Http404
         return self._reset_factors(request, user)
 
-    @method_decorator(reauthentication_required)
     def _reset_factors(self, request, user):
+        require_recent_authentication(request)
         with transaction.atomic():
             enrolment.reset_factors(user)
-            log.record(
-                request, AccessLog.Kind.FACTOR_RESET, subject=user, obj=user, where="admin: user"
+            access_log.record(
+                request, access_log.Kind.FACTOR_RESET, subject=user, obj=user, where="admin: user"
             )
             # Into the outbox with the rest (AccountAdapter.send_mail), in their language.
             with translation.override(user.language or settings.LANGUAGE_CODE):

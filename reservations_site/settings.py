@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "series",  # weekly series
     "notifications",  # messages (the outbox) and reminders
     "calendars",  # calendar entries: the feed and each session's .ics
+    "privacy",  # each patient's data: their copy, deletion requests, the deletion (Ley 25.326)
     # Doors onto both (and the admin, in each app's admin.py):
     "portal",  # the patient's pages
     "agenda",  # the professional's pages
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",  # two-step verification: authenticator apps, recovery codes, passkeys
     "allauth.headless",
+    "allauth.usersessions",  # each person's list of their sessions, to end them
     "ninja",  # serves Swagger UI's files locally
     "django_tasks",
     "django_tasks_db",
@@ -92,6 +94,8 @@ MIDDLEWARE = [
     # Gives each request an id for the logs (reservations_site/logging.py).
     "reservations_site.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy: no page of ours uses the camera, the microphone or the location.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,11 +103,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts.middleware.SessionIdleTimeoutMiddleware",
-    "accounts.middleware.UserTimezoneMiddleware",
+    # Every answer to a logged-in person is theirs: Cache-Control: private, no-store (unless the
+    # view chose its own). Below whitenoise, so static files keep their far-future caching.
+    "reservations_site.middleware.PrivateCacheMiddleware",
+    # Before the session timeouts: they say why with a message, and answer htmx with HX-Redirect.
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Ends a session idle or too old for its role, and records its last-seen time once a minute
+    # (also what allauth.usersessions' list shows: its own middleware would write every request).
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.UserTimezoneMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Staff and professionals without a second factor see only the pages that set one up.
     "accounts.enrolment.EnrolmentRequiredMiddleware",
@@ -249,36 +259,59 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually 
 # (notifications.models.Outbox), rather than holding a worker.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 
-# Sessions live in the database, the one place that decides who is logged in. They end after two
-# weeks at the latest, or SESSION_IDLE_TIMEOUT seconds without a request
-# (accounts.middleware.SessionIdleTimeoutMiddleware).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", int(timedelta(days=14).total_seconds()))
+# Sessions live in the database, the one place that decides who is logged in
+# (accounts/middleware.py). A session ends after a time without a request (idle) or a time after
+# its login (absolute), whichever comes first; staff and professionals have shorter ones than
+# patients. Seconds. The cookie lasts as long as a patient's session may.
+SESSION_ENGINE = "accounts.sessions"
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 2 * 60 * 60)
+SESSION_IDLE_TIMEOUT_STAFF = env_int("SESSION_IDLE_TIMEOUT_STAFF", 30 * 60)
+SESSION_MAX_AGE = env_int("SESSION_MAX_AGE", int(timedelta(days=14).total_seconds()))
+SESSION_MAX_AGE_STAFF = env_int("SESSION_MAX_AGE_STAFF", 12 * 60 * 60)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", SESSION_MAX_AGE)
+# allauth.usersessions (Preferences → "Where you are logged in"): allauth's own tracking writes
+# the session's row on every request and every API call; the middleware above updates it with
+# the session's own once-a-minute write instead.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Asking for the password again (allauth): before changing an email address or a factor, and
+# before our own sensitive actions (reception's bulk cancels, changing someone's role). It holds
+# for ACCOUNT_REAUTHENTICATION_TIMEOUT seconds. allauth.mfa asks for its factors by itself
+# (MFA_REAUTHENTICATION_REQUIRED, True unless set).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 5 * 60)
 
 # Rate-limit counters. Losing Redis must not take the site down, and a limit that guards logins
 # must hold across every server process:
-# - "default" (django-allauth's login and password-reset limits) is a table in the database the
-#   site needs anyway: logins stay throttled whatever happens to Redis. `make migrate` creates it.
+# - "default" (django-allauth's login and password-reset limits, accounts/lockout.py's counters)
+#   is a table of its own in the database the site needs anyway: logins stay throttled whatever
+#   happens to Redis. `make migrate` creates it. A live lock is never evicted: Django's database
+#   cache culls a third of its rows, in key order, whenever it holds more than MAX_ENTRIES, so
+#   enough counters (many addresses, many emails) would delete locks; MAX_ENTRIES is set beyond
+#   reach, and the expired rows are deleted by the worker's sweep instead
+#   (accounts.lockout.delete_expired, every 5 minutes).
 # - "api" (the API's per-user limit, counted on every API request) is Redis when REDIS_URL is set.
 #   django-redis's IGNORE_EXCEPTIONS makes an unreachable Redis a cache that remembers nothing:
 #   the API then answers without its limit (each miss is logged) instead of failing.
 REDIS_URL = env("REDIS_URL")
+REDIS_TIMEOUT = float(env("REDIS_TIMEOUT", "0.5"))
+API_CACHE_OPTIONS = {
+    "IGNORE_EXCEPTIONS": True,
+    # An unreachable or hung Redis costs an API request at most REDIS_TIMEOUT (0.5 s), not a
+    # hung worker. A request makes at most two round trips (django-ratelimit's add, then incr
+    # when the add failed), each a connect and a read: a quarter each.
+    "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT / 4,
+    "SOCKET_TIMEOUT": REDIS_TIMEOUT / 4,
+}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "turnos_cache",
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
+        "OPTIONS": {"MAX_ENTRIES": 2**62},
     },
     "api": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
-        "OPTIONS": {
-            "IGNORE_EXCEPTIONS": True,
-            # An unreachable Redis costs a request at most this long, not a hung worker.
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-        },
+        "OPTIONS": API_CACHE_OPTIONS,
     }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -335,7 +368,14 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+PERMISSIONS_POLICY = {"camera": [], "microphone": [], "geolocation": []}
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Who to tell about a vulnerability (/.well-known/security.txt, RFC 9116): a mailto: or https: URI.
+SECURITY_CONTACT = env("SECURITY_CONTACT") or (
+    f"mailto:{PRACTICE_EMAIL}" if PRACTICE_EMAIL else "mailto:security@turnos.example"
+)
 # A strict Content-Security-Policy everywhere (development too, so tests catch violations):
 # no inline scripts or styles, nothing from other origins, no framing.
 CONTENT_SECURITY_POLICY = {
@@ -361,6 +401,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # No script of ours reads the CSRF cookie: forms carry the token, htmx posts those forms, and
+    # Swagger UI takes it from its page.
+    CSRF_COOKIE_HTTPONLY = True
     # __Host- cookies: HTTPS only, this host only, path / — no subdomain can set or read them.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from accounts.views import end_session
+
 from . import views
 
 # The admin logs in through allauth's form, so it shares its rate limits.
@@ -22,7 +24,11 @@ handler500 = "reservations_site.views.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
+    path(".well-known/security.txt", views.security_txt, name="security_txt"),
     path("admin/", admin.site.urls),
+    # Ending one of your sessions (allauth.usersessions' own page, /accounts/sessions/, ends all
+    # the others at once).
+    path("accounts/sessions/<int:pk>/end/", end_session, name="usersessions_end"),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

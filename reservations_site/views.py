@@ -1,14 +1,30 @@
 import sys
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from api.errors import ERROR_MESSAGES, UNAVAILABLE_ERRORS
+
+
+@require_safe
+def security_txt(request):
+    """/.well-known/security.txt (RFC 9116): whom to tell about a vulnerability. It expires a
+    year from each request, so it never goes stale while the site runs."""
+    expires = (timezone.now() + timedelta(days=365)).replace(microsecond=0)
+    lines = [
+        f"Contact: {settings.SECURITY_CONTACT}",
+        f"Expires: {expires.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+        "Preferred-Languages: es, en",
+        f"Canonical: {settings.SITE_URL.rstrip('/')}/.well-known/security.txt",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 @never_cache

@@ -86,8 +86,12 @@ def _prepare(patient, professional, start_time, modality, now, moving=None):
     """Inside the booking's transaction: serialize this patient's bookings, and check the slot
     and the limit. Returns (slot, modality, refusal). (Lapsed requests hold no slot and count
     toward no limit; one still in the database's way is expired by _booking_again.)"""
-    # One booking at a time per patient, so two at once cannot both pass the limit.
-    list(User.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
+    # One booking at a time per patient, so two at once cannot both pass the limit. FOR NO KEY
+    # UPDATE, not FOR UPDATE: it still serializes this patient's bookings, yet lets a concurrent
+    # cancel of theirs write its event (whose foreign key takes FOR KEY SHARE on the same user).
+    # With FOR UPDATE, a move racing a cancel of one session deadlocked: the move held the user
+    # and waited for the session's row, the cancel held the row and waited for the user.
+    list(User.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
     slot = slot_at(
         professional,
         start_time,

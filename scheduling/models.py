@@ -7,6 +7,8 @@ Times are wall-clock times in the professional's own zone (User.time_zone): "Mon
 from datetime import date, datetime, time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.forms.models import model_to_dict
@@ -34,6 +36,14 @@ class HoursModality(models.TextChoices):
     BOTH = "both", _("Virtual or in person")
 
 
+# Sane ranges for working hours: every booking page and the API compute slots from them, so a
+# 1-minute session over a 32,767-week horizon would make each page compute millions of slots.
+MIN_SESSION_MINUTES, MAX_SESSION_MINUTES = 15, 8 * 60
+MAX_BUFFER_MINUTES = 4 * 60
+MAX_HORIZON_WEEKS = 52
+MAX_LEAD_HOURS = 4 * 7 * 24
+
+
 class WorkingHours(models.Model):
     """One range of one weekday; a day may have several (a morning and an afternoon)."""
 
@@ -49,12 +59,29 @@ class WorkingHours(models.Model):
     modality = models.CharField(
         _("modality"), max_length=16, choices=HoursModality.choices, default=HoursModality.BOTH
     )
-    session_minutes = models.PositiveSmallIntegerField(_("session length (minutes)"), default=50)
-    buffer_minutes = models.PositiveSmallIntegerField(
-        _("break after each session (minutes)"), default=10
+    session_minutes = models.PositiveSmallIntegerField(
+        _("session length (minutes)"),
+        default=50,
+        validators=[
+            MinValueValidator(MIN_SESSION_MINUTES),
+            MaxValueValidator(MAX_SESSION_MINUTES),
+        ],
     )
-    horizon_weeks = models.PositiveSmallIntegerField(_("bookable up to (weeks ahead)"), default=8)
-    min_lead_hours = models.PositiveSmallIntegerField(_("bookable from (hours ahead)"), default=24)
+    buffer_minutes = models.PositiveSmallIntegerField(
+        _("break after each session (minutes)"),
+        default=10,
+        validators=[MaxValueValidator(MAX_BUFFER_MINUTES)],
+    )
+    horizon_weeks = models.PositiveSmallIntegerField(
+        _("bookable up to (weeks ahead)"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_HORIZON_WEEKS)],
+    )
+    min_lead_hours = models.PositiveSmallIntegerField(
+        _("bookable from (hours ahead)"),
+        default=24,
+        validators=[MaxValueValidator(MAX_LEAD_HOURS)],
+    )
 
     class Meta:
         verbose_name = _("working hours")
@@ -67,13 +94,38 @@ class WorkingHours(models.Model):
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_weekday_range"),
             models.CheckConstraint(
-                condition=Q(session_minutes__gt=0), name="working_hours_session_positive"
+                condition=Q(session_minutes__gte=MIN_SESSION_MINUTES)
+                & Q(session_minutes__lte=MAX_SESSION_MINUTES),
+                name="working_hours_session_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(horizon_weeks__gte=1) & Q(horizon_weeks__lte=MAX_HORIZON_WEEKS),
+                name="working_hours_horizon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_minutes__lte=MAX_BUFFER_MINUTES)
+                & Q(min_lead_hours__lte=MAX_LEAD_HOURS),
+                name="working_hours_break_and_lead_range",
             ),
         ]
 
     def __str__(self):
         hours = f"{self.start_time:%H:%M}–{self.end_time:%H:%M}"
         return f"{self.professional} · {self.get_weekday_display()} {hours}"
+
+    def clean(self):
+        # The field validators bound each number (the admin and the agenda's forms run them);
+        # the range itself must hold a session.
+        start, end = self.start_time, self.end_time
+        if start is not None and end is not None and end <= start:
+            raise ValidationError({"end_time": _("The range must end after it starts.")})
+
+
+def within_reach(value):
+    """A time off in the years a calendar of ours can show: far from them, converting the time
+    to another zone overflows (the year 9999 at -03:00 is the year 10000 in UTC)."""
+    if not 2000 <= value.year <= 2200:
+        raise ValidationError(_("Choose a date between the years 2000 and 2200."), code="reach")
 
 
 class TimeOff(models.Model):
@@ -85,8 +137,8 @@ class TimeOff(models.Model):
         related_name="time_off",
         verbose_name=_("professional"),
     )
-    start = models.DateTimeField(_("from"))
-    end = models.DateTimeField(_("until"))
+    start = models.DateTimeField(_("from"), validators=[within_reach])
+    end = models.DateTimeField(_("until"), validators=[within_reach])
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:

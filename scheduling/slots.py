@@ -24,7 +24,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from reservations.models import Modality, Reservation, Status
 
-from .models import HoursModality, TimeOff, WorkingHours
+from .models import MAX_HORIZON_WEEKS, HoursModality, TimeOff, WorkingHours
 
 # The two kinds of busy time: the professional's sessions need a break around them; the
 # patient's sessions with others and time off only must not overlap.
@@ -192,6 +192,10 @@ def _blocked(start, end, gap, busy):
 def slot_at(professional, start_time, *, now, patient=None, exclude=None):
     """The slot that starts exactly at `start_time`, or None when none is offered then."""
     zone = _zone(professional)
+    # No slot lies before now or past the longest horizon: a time far from them (a client may
+    # send the year 1 or 9999, where converting to a zone overflows) is no slot, unlooked at.
+    if not now - timedelta(days=1) <= start_time <= now + timedelta(weeks=MAX_HORIZON_WEEKS + 1):
+        return None
     day = start_time.astimezone(zone).date()
     for slot in free_slots(
         professional, day, day, now=now, patient=patient, zone=zone, exclude=exclude

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import RecordsChangeViews
 from reservations.actions import Actor
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Reservation
@@ -99,7 +100,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(RecordsChangeViews, admin.ModelAdmin):
     list_display = ("patient_name", "professional_name", "rule", "starts_on", "ends", "is_active")
     list_filter = (ActiveFilter, "session_modality")
     search_fields = (
@@ -123,6 +124,12 @@ class SeriesAdmin(admin.ModelAdmin):
         "ended_by",
         "end_reason",
     )
+
+    # A series' page opened (or saved) goes to the access log, as the patient's data.
+    access_log_where = "admin: series"
+
+    def access_log_subject(self, obj):
+        return obj.client_id
 
     @admin.display(description=_("patient"), ordering="client__last_name")
     def patient_name(self, obj):

@@ -2,10 +2,13 @@
 professional's agenda and the worker call. Changes to an existing series are its methods
 (Series.cancel_from, Series.plan_move, Series.move_from)."""
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reservations.actions import ActionKind, recording
 from reservations.models import Reservation
@@ -18,9 +21,29 @@ def preview_series(*, now=None, **fields):
     """(unsaved series, plan) for these fields: each date up to the horizon with its clashes.
     Raises ValidationError when the fields are not a valid series."""
     now = now or timezone.now()
+    check_reach(fields.get("starts_on"), fields.get("ends_on"), now)
     series = Series.build(**fields)
     series.full_clean(exclude=["created_by"])
     return series, plan_occurrences(series, 0, series.due_count(0, now), now)
+
+
+# A new series starts within a year of today, and ends (by date) within ten years of its start:
+# a first date in the year 1 would plan two thousand years of sessions up to the horizon.
+REACH_BACK = REACH_AHEAD = timedelta(days=366)
+LONGEST = timedelta(days=10 * 366)
+
+
+def check_reach(starts_on, ends_on, now):
+    if starts_on is None:
+        return
+    today = timezone.localdate(now)
+    errors = {}
+    if not today - REACH_BACK <= starts_on <= today + REACH_AHEAD:
+        errors["starts_on"] = _("Choose a first date within a year of today.")
+    elif ends_on and ends_on - starts_on > LONGEST:
+        errors["ends_on"] = _("Choose a last date within ten years of the first.")
+    if errors:
+        raise ValidationError(errors)
 
 
 def create_series(*, by, skip_clashes=False, now=None, **fields):

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
 
-from .conftest import NOW
+from .conftest import NOW, PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +17,8 @@ CHANGELIST = "/admin/reservations/reservation/"
 @pytest.fixture
 def admin_client(client, staff):
     client.force_login(staff)
+    # Bulk cancels ask for the password again (tests/test_reauth.py).
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     return client
 
 

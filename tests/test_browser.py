@@ -21,6 +21,7 @@ from reservations.models import ReservationEvent
 
 from .browser import ConsoleErrors, enter, screenshot
 from .conftest import NOW, PASSWORD
+from .test_notifications import run_due_tasks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -417,6 +418,7 @@ def test_password_reset_through_the_emailed_link(page, live_server, patient):
     page.fill("input[name=email]", "lucia@example.com")
     page.get_by_role("button", name="Enviame el enlace").click()
     page.wait_for_url(re.compile(r"/accounts/password/reset/done/"))
+    run_due_tasks()
     assert len(mail.outbox) == 1
     link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", mail.outbox[0].body)
     page.goto(link.group(0))

@@ -23,6 +23,7 @@ from reservations.actions import Actor
 from reservations.models import Reservation
 
 from .conftest import CSRF_TOKEN, PASSWORD, csrf_client, make_user
+from .test_notifications import run_due_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -153,6 +154,7 @@ def test_a_password_reset_lifts_the_lock(patient):
         {"email": patient.email, "csrfmiddlewaretoken": CSRF_TOKEN},
         REMOTE_ADDR="198.51.100.20",
     )
+    run_due_tasks()
     link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", mail.outbox[-1].body)
     form_url = browser.get(link.group(1))["Location"]
     new = "a-new-long-secret-9"

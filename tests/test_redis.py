@@ -24,6 +24,8 @@ REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 def _production_caches(settings, location):
     """The production caches: login limits in the database's table, the API's in Redis."""
+    from reservations_site import settings as production
+
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -32,11 +34,7 @@ def _production_caches(settings, location):
         "api": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
-            "OPTIONS": {
-                "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-            },
+            "OPTIONS": production.API_CACHE_OPTIONS,
         },
     }
 

@@ -4,6 +4,7 @@ client receives it, and a mail server that is down loses nothing."""
 import email
 import email.policy
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -118,7 +119,7 @@ def test_a_cancel_by_the_practice_arrives_as_a_calendar_cancel(
 def test_a_password_reset_with_the_mail_server_down_answers_and_is_sent_when_it_is_back(
     patient, smtp_settings, frozen_now
 ):
-    # Nothing listens on EMAIL_PORT: the first try is refused.
+    # Nothing listens on EMAIL_PORT: the request never tries; the worker's first try is refused.
     response = csrf_client().post(
         "/accounts/password/reset/",
         {"email": "lucia@example.com", "csrfmiddlewaretoken": CSRF_TOKEN},
@@ -127,7 +128,10 @@ def test_a_password_reset_with_the_mail_server_down_answers_and_is_sent_when_it_
     assert response.status_code == 200
     assert "/accounts/password/reset/done/" in response.redirect_chain[-1][0]
     row = Outbox.objects.get(kind=Kind.ACCOUNT)
-    assert (row.status, row.attempts, row.to) == (State.PENDING, 1, "lucia@example.com")
+    assert (row.status, row.attempts, row.to) == (State.PENDING, 0, "lucia@example.com")
+    run_due_tasks()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (State.PENDING, 1)
     assert "ConnectionRefusedError" in row.last_error
     assert row.next_attempt_at == NOW + timedelta(minutes=1)
     with SMTPServer(smtp_settings.EMAIL_PORT) as inbox:
@@ -141,6 +145,30 @@ def test_a_password_reset_with_the_mail_server_down_answers_and_is_sent_when_it_
     assert "/accounts/password/reset/key/" in message.get_body(("plain",)).get_content()
     row.refresh_from_db()
     assert (row.status, row.sent_at, row.attempts) == (State.SENT, NOW + timedelta(minutes=1), 2)
+    # Sent, the link is gone from the database.
+    assert (row.body, row.html) == ("", "")
+
+
+def test_a_password_reset_never_waits_on_a_mail_server_that_never_answers(
+    patient, smtp_settings, frozen_now
+):
+    # A server that accepts the connection and never says a word (no SMTP greeting).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        smtp_settings.EMAIL_PORT = silent.getsockname()[1]
+        smtp_settings.EMAIL_TIMEOUT = 3
+        started = time.monotonic()
+        response = csrf_client().post(
+            "/accounts/password/reset/",
+            {"email": "lucia@example.com", "csrfmiddlewaretoken": CSRF_TOKEN},
+        )
+        took = time.monotonic() - started
+    assert response.status_code == 302
+    # Nothing was tried in the request (a try would have waited EMAIL_TIMEOUT, 3 s).
+    assert took < 2
+    row = Outbox.objects.get(kind=Kind.ACCOUNT)
+    assert (row.status, row.attempts) == (State.PENDING, 0)
 
 
 def test_a_mail_server_down_for_good_ends_in_failed_and_retry_starts_again(

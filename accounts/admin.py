@@ -3,6 +3,8 @@ from allauth.account.decorators import reauthentication_required
 from allauth.account.forms import ResetPasswordForm
 from allauth.account.models import EmailAddress
 from allauth.core.context import request_context
+from allauth.mfa.admin import AuthenticatorAdmin  # noqa: F401 (registers it, replaced below)
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -344,3 +346,33 @@ admin.site.unregister(Group)
 admin.site.register(Group, SuperuserGroupAdmin)
 admin.site.unregister(EmailAddress)
 admin.site.register(EmailAddress, SuperuserEmailAddressAdmin)
+
+
+class SuperuserAuthenticatorAdmin(admin.ModelAdmin):
+    """Who has which second factor, for superusers, read only and without the secrets. A lost
+    factor is reset from the user's page (reservations/admin.py), which logs it and tells them."""
+
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    search_fields = ("user__email",)
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Authenticator)
+admin.site.register(Authenticator, SuperuserAuthenticatorAdmin)

@@ -24,6 +24,15 @@ def start_the_session_clocks(sender, request, user, **kwargs):
         sessions.begin(request.session, user, app=sessions.is_app_request(request))
 
 
+@receiver(user_logged_in)
+def remember_role_for_two_step_verification(sender, request, user, **kwargs):
+    # Whether they are a professional, kept in the session (accounts/enrolment.py): imported
+    # here, at login, since allauth's login stages cannot be imported while apps load.
+    from .enrolment import remember_role
+
+    remember_role(request, user)
+
+
 @receiver(password_reset)
 def lift_the_login_lock(sender, request, user, **kwargs):
     # Whoever could reset the password may try it: no address stays locked out of the account.

@@ -23,6 +23,7 @@ from ninja.renderers import JSONRenderer
 from ninja.security import SessionAuth
 from pydantic import Field
 
+from accounts import enrolment
 from accounts.models import User
 from audit.log import refused, viewed
 from reservations.actions import Actor, Channel
@@ -55,7 +56,10 @@ logger = logging.getLogger(__name__)
 ERROR_DESCRIPTIONS = {
     400: "Malformed query parameter, or a body that is not JSON.",
     401: "No credentials, or an invalid or expired access token.",
-    403: "Session POST or DELETE without a valid X-CSRFToken header.",
+    403: (
+        "Session POST or DELETE without a valid X-CSRFToken header; or staff or a professional "
+        "who has not set up two-step verification on the website yet."
+    ),
     404: "Missing, malformed or someone else's id: the same answer for all three.",
     405: "Another method on this path; the Allow header lists the right ones.",
     409: (
@@ -82,6 +86,14 @@ class Refused(ApiError):
         self.code = refusal.code
 
 
+def refuse_until_enrolled(user, session=None):
+    """Staff and professionals without two-step verification get a 403 until they set it up on
+    the website (accounts/enrolment.py); their app's login gets no token either. A browser's
+    session knows from its login whether they are a professional; a token is asked each time."""
+    if user is not None and enrolment.must_enrol(user, session):
+        raise ApiError(403, enrolment.ENROL_MESSAGE)
+
+
 class BearerAuth(JWTTokenAuth):
     """allauth's JWT access token (`Authorization: Bearer …`), documented as HTTP bearer.
 
@@ -102,6 +114,7 @@ class BearerAuth(JWTTokenAuth):
             return None
         if super().__call__(request) is None:
             raise ApiError(401, _("The access token is invalid or has expired."))
+        refuse_until_enrolled(request.user)
         return request.user
 
 
@@ -117,7 +130,9 @@ class BrowserSessionAuth(SessionAuth):
         # Without a logged-in session there is nothing to protect from CSRF: answer 401, not 403.
         if not request.user.is_authenticated:
             return None
-        return super().__call__(request)
+        user = super().__call__(request)
+        refuse_until_enrolled(user, request.session)
+        return user
 
 
 class CompactJSONRenderer(JSONRenderer):
@@ -272,7 +287,7 @@ def route(method, path, *, ok, errors, ok_status=200, **options):
 
     `ok` is the schema of the `ok_status` answer, `errors` the error codes it may answer (all
     in the envelope)."""
-    codes = sorted({401, 404, 405, 429, 500, 503, *errors})
+    codes = sorted({401, 403, 404, 405, 429, 500, 503, *errors})
     options["response"] = {ok_status: ok, frozenset(codes): ErrorEnvelope}
     options["openapi_extra"] = {
         "responses": {code: {"description": ERROR_DESCRIPTIONS[code]} for code in codes}

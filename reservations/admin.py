@@ -4,21 +4,24 @@ model's rules (Reservation.cancel, confirm, change); this module only asks and s
 
 from datetime import datetime, time, timedelta
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import enrolment
 from accounts.admin import UserAdmin as BaseUserAdmin
 from accounts.admin import require_recent_authentication
 from accounts.models import User
@@ -660,3 +663,51 @@ class UserAdmin(RecordsChangeViews, BaseUserAdmin):
         access_log.record(
             request, access_log.Kind.SESSIONS_ENDED, subject=user, obj=user, where="admin: user"
         )
+
+    # Two-step verification: a superuser resets someone's lost factor. Here rather than in
+    # accounts/admin.py because it writes to the access log, which builds on accounts.
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/reset-factors/",
+                self.admin_site.admin_view(self.reset_factors_view),
+                name="accounts_user_reset_factors",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reset_factors_view(self, request, object_id):
+        """POST, superusers only, after confirming their own password or code: deletes the
+        user's authenticators (app, passkeys, recovery codes), records it in the access log and
+        tells the person by email. They log in with their password and set up a new factor."""
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user = self.get_object(request, unquote(object_id))
+        if user is None or not self.has_change_permission(request, user):
+            raise Http404
+        return self._reset_factors(request, user)
+
+    def _reset_factors(self, request, user):
+        require_recent_authentication(request)
+        with transaction.atomic():
+            enrolment.reset_factors(user)
+            access_log.record(
+                request, access_log.Kind.FACTOR_RESET, subject=user, obj=user, where="admin: user"
+            )
+            # Into the outbox with the rest (AccountAdapter.send_mail), in their language.
+            with translation.override(user.language or settings.LANGUAGE_CODE):
+                get_account_adapter(request).send_mail(
+                    "mfa/email/factors_reset", user.email, {"user": user}
+                )
+        self.message_user(
+            request,
+            gettext(
+                "Two-step verification of %(email)s was reset. They log in with their password "
+                "and set it up again; they were told by email."
+            )
+            % {"email": user.email},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))

@@ -53,3 +53,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def authentication_failed(self, request, **credentials):
         super().authentication_failed(request, **credentials)
         lockout.count_failure(credentials.get("email", ""), self.get_client_ip(request))
+
+    def get_login_stages(self):
+        # After allauth's (the second step among them): an app gets no token for someone who
+        # must set up two-step verification first (accounts/enrolment.py).
+        return [*super().get_login_stages(), "accounts.enrolment.EnrolmentStage"]

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # two-step verification: authenticator apps, recovery codes, passkeys
     "allauth.headless",
     "allauth.usersessions",  # each person's list of their sessions, to end them
     "ninja",  # serves Swagger UI's files locally
@@ -114,6 +115,8 @@ MIDDLEWARE = [
     "accounts.middleware.UserTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff and professionals without a second factor see only the pages that set one up.
+    "accounts.enrolment.EnrolmentRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "reservations_site.urls"
@@ -220,6 +223,24 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Two-step verification (allauth.mfa): a code from an authenticator app (TOTP), a passkey or
+# security key (WebAuthn), and one-time recovery codes for a lost phone. Required of staff and
+# professionals (accounts/enrolment.py): with MFA_REQUIRED_FOR_STAFF they set it up at their next
+# login before any other page opens, and the API refuses them until they do. Optional for
+# patients (Preferences). A superuser resets a lost factor in the admin (user -> "Reset two-step
+# verification"). WebAuthn needs a secure context: HTTPS, or http://localhost (not 127.0.0.1).
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
+MFA_ADAPTER = "accounts.enrolment.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# A passkey is a second step after the password, not a way to skip it.
+MFA_PASSKEY_LOGIN_ENABLED = False
+# Recovery codes are shown once, right after they are made: a stolen session cannot read them.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_TOTP_ISSUER = env("SITE_NAME", "Turnos")  # SITE_NAME (below): what the app calls the account
+# allauth refuses a factor to an unverified address, lest someone sign up with another person's
+# email and lock them out. Nobody signs up here: the practice registers every address.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Turnos <no-reply@turnos.example>")
 EMAIL_BACKEND = env(

@@ -58,14 +58,58 @@ def _fast_hashing(settings):
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_user(email, first_name="", **fields):
+def make_user(email, first_name="", factor=None, **fields):
+    """A user who can log in. Staff come with two-step verification set up (`factor`), as the
+    site requires of them before it opens anything (accounts/enrolment.py); factor=False makes
+    one who has not enrolled yet."""
     from allauth.account.models import EmailAddress
 
     from accounts.models import User
 
     user = User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, **fields)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    if factor if factor is not None else user.is_staff:
+        give_factor(user)
     return user
+
+
+# The authenticator app's secret of the users give_factor() enrols (base32, as apps take it).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def give_factor(user, secret=TOTP_SECRET):
+    """Two-step verification set up for `user`: an authenticator app with `secret`, stored the
+    way allauth stores one (through its adapter's encrypt())."""
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": get_adapter().encrypt(secret)}
+    )
+
+
+def totp_code(secret=TOTP_SECRET, at=None, period=30, digits=6):
+    """The code an authenticator app shows for `secret` at `at` (a Unix time; now by default):
+    RFC 6238, HMAC-SHA1 over the 30-second step."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+
+    if at is None:
+        # A code typed in the last moments of its 30 seconds may reach the server in the next
+        # ones, when it no longer counts (allauth accepts only the current step): wait for a
+        # fresh step, as a person would.
+        left = period - time.time() % period
+        if left < 3:
+            time.sleep(left + 0.1)
+    counter = int(time.time() if at is None else at) // period
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 10**digits:0{digits}d}"
 
 
 @pytest.fixture
@@ -82,7 +126,7 @@ def other_patient(db):
 def professional(db):
     from accounts.models import ProfessionalProfile
 
-    user = make_user("gomez@example.com", first_name="Carolina", last_name="Gómez")
+    user = make_user("gomez@example.com", first_name="Carolina", last_name="Gómez", factor=True)
     ProfessionalProfile.objects.create(
         user=user, display_name="Lic. Carolina Gómez", specialty="Psicología"
     )

@@ -40,7 +40,7 @@ def session(patient, make_reservation, frozen_now):
 
 @pytest.fixture
 def other_professional(db):
-    user = make_user("perez@example.com", first_name="Juan", last_name="Pérez")
+    user = make_user("perez@example.com", first_name="Juan", last_name="Pérez", factor=True)
     ProfessionalProfile.objects.create(user=user, display_name="Lic. Juan Pérez")
     return user
 

@@ -26,7 +26,7 @@ def role(name, patient):
         return patient
     if name == "professional":
         # A professional logs into their agenda, not the admin.
-        user = make_user("pro@example.com", first_name="Pro")
+        user = make_user("pro@example.com", first_name="Pro", factor=True)
         ProfessionalProfile.objects.create(user=user, display_name="Lic. Pro")
         return user
     if name == "superuser":

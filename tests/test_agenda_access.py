@@ -89,7 +89,7 @@ CASES = [
 
 @pytest.fixture
 def people(patient, professional):
-    other = make_user("ruiz@example.com", first_name="Ruiz")
+    other = make_user("ruiz@example.com", first_name="Ruiz", factor=True)
     ProfessionalProfile.objects.create(user=other, display_name="Dr. Ruiz")
     return {
         "anonymous": None,

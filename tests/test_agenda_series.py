@@ -48,7 +48,7 @@ def pro(professional):
 
 @pytest.fixture
 def ruiz(db):
-    user = make_user("ruiz@example.com", first_name="Ruiz")
+    user = make_user("ruiz@example.com", first_name="Ruiz", factor=True)
     ProfessionalProfile.objects.create(user=user, display_name="Dr. Ruiz")
     return user
 

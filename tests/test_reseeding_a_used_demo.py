@@ -13,6 +13,7 @@ from datetime import UTC, time, timedelta
 
 import pytest
 import time_machine
+from allauth.mfa.models import Authenticator
 from django.core.management import call_command
 
 from accounts.models import ProfessionalProfile, User
@@ -22,7 +23,7 @@ from reservations.models import Reservation, ReservationEvent, Status
 from scheduling.models import WorkingHours
 from series.models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 
-from .conftest import CSRF_TOKEN, csrf_client, make_user
+from .conftest import CSRF_TOKEN, csrf_client, give_factor, make_user
 from .test_seed_demo import (
     DEMO_USERS,
     EVERY_STATE,
@@ -64,6 +65,11 @@ def use_every_flow(patient, pro, staff):
     """What people do with the demo, through its pages. `patient` is one of `pro`'s, with a
     request waiting for them, a session inside the notice and two beyond it; `pro` has a session
     in the last week without attendance, and one ahead with another patient."""
+    for person in (pro, staff):
+        # They set up two-step verification at their first login (README, "Two-step
+        # verification"); reseeding keeps it.
+        if not Authenticator.objects.filter(user=person).exists():
+            give_factor(person)
     me, agenda, admin = csrf_client(patient), csrf_client(pro), csrf_client(staff)
 
     # The professional confirms the patient's request; the patient may then ask for another.

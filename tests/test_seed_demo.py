@@ -291,6 +291,22 @@ def test_it_keeps_the_password_of_a_demo_user_that_already_exists():
     assert User.objects.get(email="dr.ruiz@turnos.example").check_password("turnos-demo-2026")
 
 
+def test_the_demo_staff_enrol_at_first_login_and_reset_starts_that_over(client):
+    from allauth.mfa.models import Authenticator
+
+    from .conftest import give_factor
+
+    seed()
+    gomez = User.objects.get(email="lic.gomez@turnos.example")
+    client.force_login(gomez)
+    assert client.get("/agenda/")["Location"] == "/accounts/2fa/totp/activate/"
+    give_factor(gomez)  # as if Lic. Gómez had set up her app during the demo
+    seed()
+    assert Authenticator.objects.filter(user=gomez).exists()  # a plain run keeps it
+    seed("--reset")
+    assert not Authenticator.objects.filter(user=gomez).exists()
+
+
 def test_it_prints_the_demo_logins(capsys):
     call_command("seed_demo")
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ from django.test import Client
 
 from audit.models import AccessLog
 
-from .conftest import CSRF_TOKEN, PASSWORD, csrf_client, make_user
+from .conftest import CSRF_TOKEN, PASSWORD, csrf_client, make_user, totp_code
 from .test_notifications import run_due_tasks
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,13 @@ def logged_in(user, user_agent=LAPTOP_UA, address="198.51.100.7"):
         REMOTE_ADDR=address,
     )
     assert r.status_code == 302, r.content
+    if r["Location"] == "/accounts/2fa/authenticate/":  # staff: the second step
+        r = client.post(
+            r["Location"],
+            {"code": totp_code(), "csrfmiddlewaretoken": CSRF_TOKEN},
+            REMOTE_ADDR=address,
+        )
+        assert r.status_code == 302, r.content
     return client
 
 

@@ -10,6 +10,7 @@ rebuilds.
 from datetime import datetime, time, timedelta
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -187,7 +188,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help="Delete the demo users' sessions and build them again for now.",
+            help="Delete the demo users' sessions and build them again for now; their "
+            "two-step verification too.",
         )
 
     @transaction.atomic
@@ -198,6 +200,10 @@ class Command(BaseCommand):
         self.gomez = _user(PROFESSIONAL, first_name="Carolina", last_name="Gómez")
         self.ruiz = _user(SECOND_PROFESSIONAL, first_name="Andrés", last_name="Ruiz")
         self.staff = _user(STAFF, first_name="Recepción", is_staff=True, is_superuser=True)
+        if reset:
+            # Two-step verification too: the next login sets it up again, as a first one does.
+            demo_users = [self.patient, self.other, self.gomez, self.ruiz, self.staff]
+            Authenticator.objects.filter(user__in=demo_users).delete()
         for user in (self.gomez, self.ruiz):
             ProfessionalProfile.objects.update_or_create(user=user, defaults=PROFILES[user.email])
             if not user.working_hours.exists():
@@ -231,6 +237,10 @@ class Command(BaseCommand):
             (STAFF, "staff, /admin/"),
         ]:
             self.stdout.write(f"  {email:32} {DEMO_PASSWORD}   {role}")
+        self.stdout.write(
+            "Staff and professionals set up two-step verification (an authenticator app) at "
+            "their first login."
+        )
 
     # Building ------------------------------------------------------------------------------
 

@@ -9,6 +9,23 @@ library changes a text, its old entry here stops matching and can go.
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 OVERRIDES = [
+    # Translators: django-allauth's text (allauth.mfa).
+    gettext_noop(
+        "Enabling passwordless operation allows you to sign in using just this key, but imposes "
+        "additional requirements such as biometrics or PIN protection."
+    ),
+    # Translators: django-allauth's text (allauth.mfa).
+    gettext_noop(
+        "You cannot activate two-factor authentication until you have verified your email address."
+    ),
+    # Translators: django-allauth's text (allauth.mfa).
+    gettext_noop(
+        "You cannot add an email address to an account protected by two-factor authentication."
+    ),
+    # Translators: django-allauth's text (allauth.mfa).
+    gettext_noop(
+        "You cannot generate recovery codes without having two-factor authentication enabled."
+    ),
     # Translators: django-allauth's text.
     gettext_noop("Password"),
     # Translators: django-allauth's text.

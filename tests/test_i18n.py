@@ -386,7 +386,7 @@ def patient_facing_messages():
         off += ["base_notification", "_changed_", "_deleted_", "password_set_", "reset_message"]
     if not app_settings.CHANGE_EMAIL:
         off.append("email_change.html")
-    for folder in ("account", "allauth"):
+    for folder in ("account", "allauth", "mfa", "usersessions"):
         for template in (library / "templates" / folder).rglob("*"):
             relative = template.relative_to(library / "templates")
             if template.suffix not in (".html", ".txt") or (ROOT / "templates" / relative).exists():
@@ -394,7 +394,11 @@ def patient_facing_messages():
             if any(word in str(relative) for word in off):
                 continue
             found |= messages_in_django_template(template)
-    for source in (library / "account").rglob("*.py"):
+    for source in [
+        *(library / "account").rglob("*.py"),
+        *(library / "mfa").rglob("*.py"),
+        *(library / "usersessions").rglob("*.py"),
+    ]:
         if not {"tests", "migrations", "admin.py"} & set(source.parts):
             found |= messages_in_python(source)
     framework = Path(django.__file__).parent

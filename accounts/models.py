@@ -8,6 +8,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .phones import PhoneField
+
 
 def time_zone_choices():
     # A callable, so migrations do not depend on the machine's tz database.
@@ -122,7 +124,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("time zone"), max_length=64, choices=time_zone_choices, default=default_time_zone
     )
     # How the practice reaches a patient, and the language of what it sends them.
-    phone = models.CharField(_("phone"), max_length=32, blank=True, db_default="")
+    phone = PhoneField(_("phone"), blank=True, default="", db_default="")
     language = models.CharField(
         _("language"), max_length=16, choices=settings.LANGUAGES, blank=True, db_default=""
     )
@@ -222,13 +224,13 @@ class ProfessionalProfile(models.Model):
     # How patients reach them and where they meet; blank falls back to the practice's (PRACTICE_*).
     # Columns added after the first release have database defaults too, so rows written outside
     # the ORM (bench/build_data.py's COPY, tests' bulk INSERTs) need not name them.
-    phone = models.CharField(_("phone"), max_length=32, blank=True, db_default="")
-    whatsapp = models.CharField(
+    phone = PhoneField(_("phone"), blank=True, default="", db_default="")
+    whatsapp = PhoneField(
         _("WhatsApp"),
-        max_length=32,
         blank=True,
+        default="",
         db_default="",
-        help_text=_("The number in international form, e.g. +54 9 11 5555 1234."),
+        help_text=_("A mobile number as you dial it, e.g. 011 15 5555-1234."),
     )
     contact_email = models.EmailField(_("contact email"), blank=True, db_default="")
     address = models.CharField(

@@ -24,7 +24,7 @@ class ContactOut(Schema):
             "professional has set none."
         )
     )
-    phone: str | None = Field(description="null when there is none.")
+    phone: str | None = Field(description="In E.164 (+5491155551234); null when there is none.")
     whatsapp: str | None = Field(description="null when there is none.")
     email: str | None = Field(description="null when there is none.")
     links: list[ContactLink] = Field(

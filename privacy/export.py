@@ -183,7 +183,7 @@ def _build(patient, professional, practice, now):
             "first_name": patient.first_name,
             "last_name": patient.last_name,
             "email": patient.email,
-            "phone": patient.phone,
+            "phone": str(patient.phone or ""),  # E.164
             "language": patient.language,
             "time_zone": patient.time_zone,
             "email_reminders": patient.reminders_enabled,

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts import phones
+
 from .actions import ActionKind, Actor, Channel, Role, recording, retrying_deadlocks
 
 
@@ -93,24 +95,17 @@ class Contact:
 
     @property
     def links(self):
+        """Phones as the practice's country reads them, linked in E.164 (accounts.phones); a
+        stored value that is not a valid number (kept from before numbers were checked) is left
+        out rather than linked wrongly."""
         links = []
-        if self.phone:
-            links.append(("phone", self.phone, "tel:" + _dial(self.phone)))
-        if self.whatsapp:
-            # wa.me takes the international number's digits, without the plus.
-            links.append(
-                ("whatsapp", self.whatsapp, "https://wa.me/" + _dial(self.whatsapp).lstrip("+"))
-            )
+        if tel := phones.tel_href(self.phone):
+            links.append(("phone", phones.text(self.phone), tel))
+        if wa := phones.whatsapp_href(self.whatsapp):
+            links.append(("whatsapp", phones.text(self.whatsapp), wa))
         if self.email:
             links.append(("email", self.email, "mailto:" + self.email))
         return links
-
-
-def _dial(number):
-    """'+54 9 11 5555-1234' -> '+5491155551234', '011 4555-0101' -> '01145550101': as tel:
-    links want it."""
-    digits = "".join(c for c in number if c.isdigit())
-    return "+" + digits if number.strip().startswith("+") else digits
 
 
 def map_url(address):
@@ -386,9 +381,17 @@ class Reservation(models.Model):
     def contact(self):
         profile = self.profile
         if profile and (profile.phone or profile.whatsapp or profile.contact_email):
-            return Contact(False, profile.phone, profile.whatsapp, profile.contact_email)
+            return Contact(
+                False,
+                phones.stored(profile.phone),
+                phones.stored(profile.whatsapp),
+                profile.contact_email,
+            )
         return Contact(
-            True, settings.PRACTICE_PHONE, settings.PRACTICE_WHATSAPP, settings.PRACTICE_EMAIL
+            True,
+            phones.stored(settings.PRACTICE_PHONE),
+            phones.stored(settings.PRACTICE_WHATSAPP),
+            settings.PRACTICE_EMAIL,
         )
 
     @property

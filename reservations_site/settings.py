@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "phonenumber_field",  # phone numbers in E.164 (accounts/phones.py)
     "csp",
     "allauth",
     "allauth.account",
@@ -354,8 +356,33 @@ DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS",
 SITE_NAME = env("SITE_NAME", "Turnos")
 # Where the site is, for links in messages and calendars (sent by the worker: no request to ask).
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
-PRACTICE_PHONE = env("PRACTICE_PHONE")
-PRACTICE_WHATSAPP = env("PRACTICE_WHATSAPP")
+# Phone numbers (accounts/phones.py) are stored in E.164 and read in this country's own way:
+# with AR, "011 15 5555-0101" is +54 9 11 5555-0101. The practice's numbers may be written either
+# way; one that is not a valid number stops the site at startup rather than making broken links.
+PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", "AR")
+PHONENUMBER_DB_FORMAT = "E164"
+
+
+def env_phone(name):
+    """The number in `name`, in E.164 ('' when unset); ImproperlyConfigured when not valid."""
+    value = env(name).strip()
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a valid phone number for region "
+            f"{PHONENUMBER_DEFAULT_REGION} (PHONENUMBER_DEFAULT_REGION): write it as dialled "
+            f"there, e.g. 011 15 5555-0101, or in international form, e.g. +54 9 11 5555-0101."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+PRACTICE_PHONE = env_phone("PRACTICE_PHONE")
+PRACTICE_WHATSAPP = env_phone("PRACTICE_WHATSAPP")
 PRACTICE_EMAIL = env("PRACTICE_EMAIL")
 PRACTICE_ADDRESS = env("PRACTICE_ADDRESS")
 

@@ -368,7 +368,7 @@ def test_the_session_page_says_everything_and_its_log(pro, patient, request_of):
     patient.save()
     post(pro, f"/agenda/{request_of.pk}/decline/", reason="Agenda completa")
     html = html_of(pro.get(f"/agenda/{request_of.pk}/"))
-    for text in ["Lucía", "lucia@example.com", "+54 9 11 5555-0101", "Virtual", "Cancelado</span>"]:
+    for text in ["Lucía", "lucia@example.com", "011 15-5555-0101", "Virtual", "Cancelado</span>"]:
         assert text in html
     assert "Agenda completa" in html
     assert "Rechazado" in html and "por vos" in html and "Agenda del profesional" in html

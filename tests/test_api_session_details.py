@@ -143,11 +143,11 @@ def test_the_practices_address_and_contact_stand_in_for_the_professionals(
     assert data["address"] == "Consultorios Palermo, Thames 2000"
     assert data["contact"] == {
         "by": "practice",
-        "phone": "+54 11 4444-0000",
+        "phone": "+541144440000",
         "whatsapp": None,
         "email": "turnos@practice.example",
         "links": [
-            {"kind": "phone", "text": "+54 11 4444-0000", "href": "tel:+541144440000"},
+            {"kind": "phone", "text": "011 4444-0000", "href": "tel:+541144440000"},
             {
                 "kind": "email",
                 "text": "turnos@practice.example",
@@ -188,14 +188,14 @@ def test_the_professionals_name_specialty_and_contact(
     # The professional's own details, and only theirs: the practice's phone is not mixed in.
     assert data["contact"] == {
         "by": "professional",
-        "phone": "+54 11 5555-1234",
-        "whatsapp": "+54 9 11 5555-1234",
+        "phone": "+541155551234",
+        "whatsapp": "+5491155551234",
         "email": None,
         "links": [
-            {"kind": "phone", "text": "+54 11 5555-1234", "href": "tel:+541155551234"},
+            {"kind": "phone", "text": "011 5555-1234", "href": "tel:+541155551234"},
             {
                 "kind": "whatsapp",
-                "text": "+54 9 11 5555-1234",
+                "text": "011 15-5555-1234",
                 "href": "https://wa.me/5491155551234",
             },
         ],

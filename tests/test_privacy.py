@@ -129,7 +129,7 @@ def test_the_file_holds_every_session_and_event_of_the_patient_and_nothing_of_an
     data = json.loads(text)
 
     assert data["profile"]["last_name"] == "Pérez"
-    assert data["profile"]["phone"] == "+54 9 11 5555-0101"
+    assert data["profile"]["phone"] == "+5491155550101"  # E.164
     sessions = {s["id"]: s for s in data["sessions"]}
     assert set(sessions) == {str(cancelled.pk), str(attended.pk)}
     gone = sessions[str(cancelled.pk)]

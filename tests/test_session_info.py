@@ -98,7 +98,7 @@ def test_the_practices_details_stand_in_for_a_professional_without_them(
     session = make_reservation(patient, NOW + timedelta(hours=5), modality="Presencial")
     html = detail(csrf_client(patient), session)
     assert "Gurruchaga 500" in html
-    assert "Contactá al consultorio:" in html and 'href="tel:01140000000"' in html
+    assert "Contactá al consultorio:" in html and 'href="tel:+541140000000"' in html
 
 
 def test_each_session_says_until_when_it_can_be_cancelled_by_its_professionals_notice(

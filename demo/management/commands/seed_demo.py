@@ -35,8 +35,9 @@ PROFILES = {
         "display_name": "Lic. Carolina Gómez",
         "specialty": "Psicología clínica",
         "cancellation_notice_hours": 48,
-        "phone": "+54 11 4555-0101",
-        "whatsapp": "+54 9 11 5555-0101",
+        # As a practice writes them; stored in E.164 (+541145550101, +5491155550101).
+        "phone": "011 4555-0101",
+        "whatsapp": "011 15 5555-0101",
         "contact_email": "consultorio.gomez@turnos.example",
         "address": "Av. Corrientes 1234, piso 3, C1043 CABA",
         "video_url": "https://meet.jit.si/turnos-demo-gomez",

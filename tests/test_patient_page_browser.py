@@ -172,8 +172,8 @@ def test_a_refusal_says_whom_to_contact(
         "links => links.map(a => [a.textContent.trim(), a.getAttribute('href')])"
     )
     assert links == [
-        ["Llamar al +54 9 11 5555-1234", "tel:+5491155551234"],
-        ["WhatsApp +54 9 11 5555-1234", "https://wa.me/5491155551234"],
+        ["Llamar al 011 15-5555-1234", "tel:+5491155551234"],
+        ["WhatsApp 011 15-5555-1234", "https://wa.me/5491155551234"],
         ["Escribir a gomez@consultorio.example", "mailto:gomez@consultorio.example"],
     ]
     for link in first.locator(".contact a").all():

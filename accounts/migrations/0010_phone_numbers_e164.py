@@ -45,6 +45,10 @@ def to_e164(apps, schema_editor):
                 model.objects.filter(pk=pk).update(**{field: new})
             if not ok:
                 kept.append(f"  {model_name} {pk} {field}: {value!r}")
+    if schema_editor.connection.vendor == "postgresql":
+        # The updates leave deferred foreign-key checks pending, and PostgreSQL alters no table
+        # with pending checks: run them now, before the AlterFields below.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     if kept:
         sys.stdout.write(
             "\n  These phone numbers are not valid numbers and were kept as written; fix them "

@@ -25,7 +25,7 @@ class ContactOut(Schema):
         )
     )
     phone: str | None = Field(description="In E.164 (+5491155551234); null when there is none.")
-    whatsapp: str | None = Field(description="null when there is none.")
+    whatsapp: str | None = Field(description="In E.164; null when there is none.")
     email: str | None = Field(description="null when there is none.")
     links: list[ContactLink] = Field(
         description="The same, as links, in this order: phone, WhatsApp, email. May be empty."

@@ -149,6 +149,9 @@ def test_the_agenda_settings_store_a_local_number_in_e164(professional):
     assert str(profile.whatsapp) == E164_MOBILE
     (change,) = ProfileChange.objects.filter(profile=profile)
     assert change.changes["whatsapp"] == ["", E164_MOBILE]
+    # The form shows it back the local way.
+    page = csrf_client(professional).get("/agenda/settings/").content.decode()
+    assert 'value="011 15-5555-0101"' in page and 'type="tel"' in page
 
 
 @pytest.mark.parametrize("number", ["1234", "011 15 5555", "call me"])

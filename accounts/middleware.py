@@ -53,7 +53,8 @@ class UserLanguageMiddleware:
 def use_language(request, user):
     """This request goes on in `user`'s language, when they have chosen one (also the rest of
     a login's request: its message, the redirect)."""
-    if user.language:
+    # A value the site does not speak (a row written by hand) leaves LocaleMiddleware's choice.
+    if user.language in dict(settings.LANGUAGES):
         translation.activate(user.language)
         request.LANGUAGE_CODE = translation.get_language()
 

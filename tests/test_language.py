@@ -337,7 +337,16 @@ def test_an_account_email_speaks_its_readers_language_not_the_askers_browser(ann
 # The admin
 
 
-def test_the_admin_shows_and_saves_the_language(ann, staff):
-    page = csrf_client(staff).get(f"/admin/accounts/user/{ann.pk}/change/")
-    assert page.status_code == 200
-    assert 'name="language"' in page.content.decode()
+def test_the_admin_shows_the_language_to_superusers_and_reception(ann, staff):
+    from django.contrib.auth.models import Permission
+
+    reception = make_user("mesa@example.com", is_staff=True)
+    reception.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_user", "change_user"])
+    )
+    for user in (staff, reception):
+        page = csrf_client(user).get(f"/admin/accounts/user/{ann.pk}/change/")
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert '<select name="language"' in html
+        assert '<option value="en" selected>' in html

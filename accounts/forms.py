@@ -143,20 +143,20 @@ class PreferencesForm(forms.ModelForm):
             "when you attend your sessions."
         ),
     )
-    # Not a field of the user: kept in the language cookie, as the footer's switcher does.
-    # Optional, so a form without it (an older page) changes the zone only.
+    # The user's: their pages, emails, reminders and calendar speak it. Optional, so a form
+    # without it (an older page) changes the zone only and leaves the language as it was.
     language = forms.ChoiceField(
         required=False,
         label=_("Language"),
         widget=LanguageSelect,
-        help_text=_("The language of these pages, in this browser."),
+        help_text=_("The language of these pages and of the emails and calendar we send you."),
     )
 
     field_order = ["time_zone", "language", "reminders_enabled"]
 
     class Meta:
         model = User
-        fields = ["time_zone", "reminders_enabled"]
+        fields = ["time_zone", "language", "reminders_enabled"]
         labels = {"reminders_enabled": _("Email reminders")}
         help_texts = {
             "reminders_enabled": _(
@@ -168,7 +168,11 @@ class PreferencesForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = language_choices()
-        self.fields["language"].initial = translation.get_language()
+        # Not chosen yet (blank): the language these pages speak now.
+        self.initial["language"] = self.instance.language or translation.get_language()
         # Reminders are a patient's: professionals get their agenda, not reminders.
         if ProfessionalProfile.objects.filter(user=self.instance).exists():
             del self.fields["reminders_enabled"]
+
+    def clean_language(self):
+        return self.cleaned_data["language"] or self.instance.language

@@ -480,8 +480,9 @@ def reschedule_confirm(request, pk):
 def preferences(request):
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        language = form.cleaned_data["language"]
+        form.save()  # user.language among the rest: what the practice sends them speaks it
+        # Chosen on this form (a form without the field leaves the language as it was).
+        language = form.cleaned_data["language"] if form.data.get("language") else ""
         if language:
             # The confirmation already speaks the language just chosen.
             translation.activate(language)
@@ -498,8 +499,8 @@ def preferences(request):
 
 
 def _remember_language(response, language):
-    # The cookie LocaleMiddleware reads, set as django.views.i18n.set_language (the footer's
-    # switcher) sets it: the page and the footer keep one choice between them.
+    # Also the cookie LocaleMiddleware reads, set as django.views.i18n.set_language (the
+    # footer's switcher) sets it: after logging out, this browser keeps the language.
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

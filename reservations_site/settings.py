@@ -115,6 +115,8 @@ MIDDLEWARE = [
     # (also what allauth.usersessions' list shows: its own middleware would write every request).
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    # The logged-in person's language over LocaleMiddleware's (cookie, browser) choice.
+    "accounts.middleware.UserLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Staff and professionals without a second factor see only the pages that set one up.

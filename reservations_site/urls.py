@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from accounts.views import end_session
+from accounts.views import end_session, set_language
 
 from . import views
 
@@ -31,7 +31,8 @@ urlpatterns = [
     path("accounts/sessions/<int:pk>/end/", end_session, name="usersessions_end"),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also saves a logged-in person's choice (accounts/views.py).
+    path("i18n/setlang/", set_language, name="set_language"),
     path("api/", include("api.urls")),
     path("agenda/", include("agenda.urls")),
     path("", include("portal.urls")),

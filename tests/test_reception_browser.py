@@ -4,9 +4,11 @@ cancels her day with a reason, and her patient reads it on the dashboard."""
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from reservations.models import Reservation
+from reservations_site.roles import RECEPTION
 
 from .browser import ConsoleErrors, enter, screenshot
 from .conftest import PASSWORD, make_user
@@ -42,7 +44,9 @@ def tomorrow(patient, other_patient, make_reservation):
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_reception_cancels_a_professionals_day(browser, live_server, tomorrow, viewport):
-    make_user("recepcion@example.com", first_name="Recepción", is_staff=True, is_superuser=True)
+    # As a practice makes its front desk: staff in the group, not a superuser (README, Reception).
+    desk = make_user("recepcion@example.com", first_name="Recepción", is_staff=True)
+    desk.groups.add(Group.objects.get(name=RECEPTION))
     day, sessions = tomorrow
     phone = viewport is PHONE
     page = new_page(browser, viewport)

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -23,6 +24,7 @@ from demo.users import (
     OTHER_PATIENT,
     PATIENT,
     PROFESSIONAL,
+    RECEPTION,
     SECOND_PROFESSIONAL,
     STAFF,
 )
@@ -200,7 +202,7 @@ class Command(BaseCommand):
         self.other = _user(OTHER_PATIENT, first_name="Martín", last_name="Sosa")
         self.gomez = _user(PROFESSIONAL, first_name="Carolina", last_name="Gómez")
         self.ruiz = _user(SECOND_PROFESSIONAL, first_name="Andrés", last_name="Ruiz")
-        self.staff = _user(STAFF, first_name="Recepción", is_staff=True, is_superuser=True)
+        self.staff = self._receptionist()
         if reset:
             # Two-step verification too: the next login sets it up again, as a first one does.
             demo_users = [self.patient, self.other, self.gomez, self.ruiz, self.staff]
@@ -235,13 +237,29 @@ class Command(BaseCommand):
             (PATIENT, "patient: upcoming (one within 48 h), cancelled and past sessions"),
             (PROFESSIONAL, "professional (48 h notice)"),
             (SECOND_PROFESSIONAL, "professional (24 h notice)"),
-            (STAFF, "staff, /admin/"),
+            (STAFF, f"reception (staff in the group {RECEPTION}, not a superuser), /admin/"),
         ]:
             self.stdout.write(f"  {email:32} {DEMO_PASSWORD}   {role}")
         self.stdout.write(
             "Staff and professionals set up two-step verification (an authenticator app) at "
             "their first login."
         )
+
+    def _receptionist(self):
+        """Staff in the reception group, as a practice's front desk should be: not a superuser,
+        even in a database seeded when the demo's receptionist was one."""
+        try:
+            group = Group.objects.get(name=RECEPTION)
+        except Group.DoesNotExist:
+            raise CommandError(
+                f"The group {RECEPTION!r} does not exist yet: run `manage.py migrate` first."
+            ) from None
+        user = _user(STAFF, first_name="Recepción", is_staff=True)
+        if not user.is_staff or user.is_superuser:
+            user.is_staff, user.is_superuser = True, False
+            user.save(update_fields=["is_staff", "is_superuser"])
+        user.groups.add(group)
+        return user
 
     # Building ------------------------------------------------------------------------------
 

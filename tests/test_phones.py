@@ -157,7 +157,9 @@ def test_the_agenda_settings_store_a_local_number_in_e164(professional):
 @pytest.mark.parametrize("number", ["1234", "011 15 5555", "call me"])
 def test_the_agenda_settings_refuse_a_number_that_is_none(professional, number):
     client = csrf_client(professional)
-    response = client.post("/agenda/settings/", settings_form(professional, whatsapp=number))
+    response = client.post(
+        "/agenda/settings/", settings_form(professional, whatsapp=number), headers=EN
+    )
     assert response.status_code == 200
     assert "This is not a valid phone number." in response.content.decode()
     profile = ProfessionalProfile.objects.get(pk=professional.pk)

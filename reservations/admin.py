@@ -277,6 +277,11 @@ class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
     date_hierarchy = "start_time"
     autocomplete_fields = ("client", "professional")
     list_select_related = ("client", "professional__professional_profile")
+
+    def get_queryset(self, request):
+        # Each row's status badge says "Declined" for a turned-down request: in the same query.
+        return super().get_queryset(request).with_declined()
+
     readonly_fields = (
         "id",
         "created_at",

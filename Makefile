@@ -19,12 +19,24 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# The web server and the background worker together, as production runs them (docs/operations.md).
+# The web server and the background worker together, as production runs them (docs/operations.md),
+# showing the site as its patients see it: DEBUG off (the site's own 404 and 500 pages), over plain
+# HTTP on this machine, mail printed here, links in emails and calendars to this PORT (SITE_URL).
+# `DEBUG=1 make run` gives Django's debug pages instead (tracebacks, a 404 listing the URLs).
+DEBUG ?= 0
+RUN_ENV = DEBUG=$(DEBUG) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
+	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-127.0.0.1,localhost} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} \
+	EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend} \
+	SECRET_KEY=$${SECRET_KEY:-$$(cat .secret_key)}
+
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_series
 	$(PY) manage.py outbox_sweep
-	@$(PY) manage.py db_worker & worker=$$!; \
+	@# A local key that survives restarts (sessions stay valid), as `make serve` keeps; never committed.
+	@[ -s .secret_key ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' >.secret_key
+	@export $(RUN_ENV); $(PY) manage.py collectstatic --noinput -v0; \
+	$(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(PORT)
 

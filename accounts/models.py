@@ -1,3 +1,4 @@
+import functools
 import uuid
 import zoneinfo
 from datetime import tzinfo
@@ -11,9 +12,37 @@ from django.utils.translation import gettext_lazy as _
 from .phones import PhoneField
 
 
+@functools.cache
+def listed_zones():
+    """The zones people choose from, one per place: the tz database's Area/City ids.
+
+    Left out: the older names outside the regions of ZONE_REGIONS ("US/Eastern", "Cuba",
+    "Etc/GMT+3", "UTC" and its aliases "Universal", "Zulu"...), and the technical "localtime"
+    and "Factory". A city under two ids in the regions (America/Buenos_Aires, the old alias of
+    America/Argentina/Buenos_Aires; Asia/Nicosia and Europe/Nicosia) is listed once, under the
+    longer id (then the first in order). Cached: the tz database does not change while we run.
+    """
+    listed = {}
+    for zone in sorted(zoneinfo.available_timezones(), key=lambda zone: (-zone.count("/"), zone)):
+        if zone_region(zone):
+            listed.setdefault(zone_city(zone), zone)
+    return sorted(listed.values())
+
+
+def listed_zone(zone):
+    """The listed zone `zone` is: itself, the listed one of its city for an old alias
+    ("America/Buenos_Aires" -> "America/Argentina/Buenos_Aires"), else None."""
+    if not zone or zone_region(zone) is None:
+        return None
+    city = zone_city(zone)
+    return next((listed for listed in listed_zones() if zone_city(listed) == city), None)
+
+
 def time_zone_choices():
-    # A callable, so migrations do not depend on the machine's tz database.
-    return sorted((tz, tz) for tz in zoneinfo.available_timezones())
+    """The model field's choices (the admin's list): the site's zone first, then the listed.
+    A callable, so migrations do not depend on the machine's tz database."""
+    zones = dict.fromkeys([settings.TIME_ZONE, *listed_zones()])
+    return [(zone, zone) for zone in zones]
 
 
 # Defaults read from settings when a row is created, not when migrations are made: the

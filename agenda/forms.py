@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import ProfessionalProfile, User
 from reservations.models import Reservation
 from scheduling.models import TimeOff, WorkingHours
-from series.forms import FORM_FIELDS, MoveForm
+from series.forms import FORM_FIELDS, MoveForm, session_minutes_for
 from series.models import Series
 
 # A week: more notice than that would leave patients no sensible way to cancel online.
@@ -158,6 +158,9 @@ class SeriesForm(forms.ModelForm):
     def __init__(self, *args, professional, **kwargs):
         super().__init__(*args, **kwargs)
         self.professional = self.instance.professional = professional
+        if "minutes" not in (kwargs.get("initial") or {}):
+            # As long as the sessions their hours offer, not the model's 50.
+            self.initial["minutes"] = session_minutes_for(professional)
         client = self.fields["client"]
         client.queryset = patients_of(professional)
         client.label_from_instance = _patient_choice

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils.translation import gettext as _
-from icalendar import Calendar
+from icalendar import Calendar, vDuration
 
 from accounts.models import initials
 from reservations.models import Modality, Reservation, Status
@@ -75,15 +75,32 @@ def feed_event(reservation, viewer):
     lines = [
         _("Modality: %(modality)s") % {"modality": Modality(reservation.session_modality).label}
     ]
-    if reservation.address:
+    in_person = reservation.session_modality == Modality.IN_PERSON
+    if in_person and reservation.address:
+        # Where to go; a virtual session has no place (its room is on the session's page).
         event.add("location", reservation.address)
+        lines.append(_("Address: %(address)s") % {"address": reservation.address})
     if not as_professional:
         # The patient's own page (a professional has none for this session on this site).
         url = session_url(reservation)
-        lines.append(_("Details and how to join: %(url)s") % {"url": url})
+        if in_person:
+            lines.append(_("Details: %(url)s") % {"url": url})
+        else:
+            lines.append(_("Details and how to join: %(url)s") % {"url": url})
         event.add("url", url)
     event.add("description", "\n".join(lines))
     return event
+
+
+def feed_name(user):
+    """What a calendar app calls the feed: a professional's is their agenda, named, so it
+    stands apart from a calendar of their own sessions as someone's patient."""
+    if hasattr(user, "professional_profile"):  # FeedToken.find fetched it with the user
+        return _("%(site)s: %(name)s's agenda") % {
+            "site": settings.SITE_NAME,
+            "name": user.display_name,
+        }
+    return _("%(site)s: my sessions") % {"site": settings.SITE_NAME}
 
 
 def feed_calendar(user, reservations):
@@ -92,11 +109,13 @@ def feed_calendar(user, reservations):
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.SITE_NAME}//Turnos//ES")
     calendar.add("version", "2.0")
-    name = _("%(site)s: my sessions") % {"site": settings.SITE_NAME}
+    name = feed_name(user)
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)
+    # Both are DURATIONs (RFC 7986's REFRESH-INTERVAL; X-PUBLISHED-TTL as Outlook reads it):
+    # icalendar knows only the first, and would write the other as the text "1:00:00".
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     for reservation in reservations:
         calendar.add_component(feed_event(reservation, user))
     calendar.add_missing_timezones()

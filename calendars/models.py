@@ -96,7 +96,8 @@ class FeedToken(models.Model):
             cls.objects.filter(
                 token_hash=_hash(token), revoked_at__isnull=True, user__is_active=True
             )
-            .select_related("user")
+            # The profile too: a professional's feed is named after them (calendars.feed).
+            .select_related("user__professional_profile")
             .first()
         )
 

@@ -243,12 +243,16 @@ def _horizon(professional, now):
 
 def _week_context(request, professional, now, *, week=None, moving=None):
     """A week of `professional`'s free slots for the viewer, days in the viewer's zone: the week
-    asked for (?week=), else the one with the first free slot."""
+    asked for (?week=), else the session's own when moving one, else the one with the first
+    free slot."""
     zone = timezone.get_current_timezone()
     today = timezone.localtime(now).date()
     exclude = moving.pk if moving is not None else None
     patient = request.user
     asked = parse_day(request.GET.get("week"), None) if week is None else week
+    if asked is None and moving is not None:
+        # A move starts from the session's own week: its patient looks around that time first.
+        asked = timezone.localtime(moving.start_time).date()
     if asked is None:
         # The first week with a free slot: one computation up to the horizon.
         slots = free_slots(
@@ -280,6 +284,9 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         if moving is not None
         else reverse("book_confirm", args=[professional.pk])
     )
+    if moving is not None:
+        # The session's own time is free of everything but itself: no move to offer there.
+        slots = [slot for slot in slots if slot.start != moving.start_time]
     # Each free slot with the link that picks it.
     by_day = {}
     for slot in slots:

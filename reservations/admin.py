@@ -10,14 +10,20 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.db import models, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone, translation
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -119,11 +125,62 @@ def professionals():
     )
 
 
-class ReservationEventInline(admin.TabularInline):
+def _value_in_words(field, value):
+    """One stored value of an event's `changes` as the admin reads it: a time in the viewer's
+    zone and language, a choice by its label, yes/no, "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool) or value in ("True", "False"):
+        return gettext("Yes") if value in (True, "True") else gettext("No")
+    if isinstance(field, models.DateTimeField):
+        try:
+            moment = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    choices = dict(field.flatchoices) if field is not None and field.choices else {}
+    return str(choices.get(value, value))
+
+
+def change_lines(event):
+    """An event in words, a line each: "Estado: Pendiente → Confirmado", "Inicio: 5 de enero de
+    2026, 10:00 → 6 de enero de 2026, 10:00", rather than its `changes` as stored (JSON)."""
+    lines = []
+    if event.from_status and event.to_status and event.from_status != event.to_status:
+        lines.append(
+            f"{gettext('Status')}: {Status(event.from_status).label} → "
+            f"{Status(event.to_status).label}"
+        )
+    for name, value in (event.changes or {}).items():
+        try:
+            field = Reservation._meta.get_field(name)
+            label = str(field.verbose_name)
+        except FieldDoesNotExist:
+            field, label = None, name.replace("_", " ")
+        label = label[:1].upper() + label[1:]
+        if isinstance(value, list) and len(value) == 2:
+            old, new = (_value_in_words(field, v) for v in value)
+            lines.append(f"{label}: {old} → {new}")
+        elif isinstance(value, list):
+            lines.append(f"{label}: {', '.join(str(v) for v in value)}")
+        else:
+            lines.append(f"{label}: {_value_in_words(field, value)}")
+    return lines
+
+
+class EventInWords:
+    """The admin's column and field for change_lines."""
+
+    @admin.display(description=_("what changed"))
+    def what_changed(self, obj):
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in change_lines(obj)))
+
+
+class ReservationEventInline(EventInWords, admin.TabularInline):
     model = ReservationEvent
     extra = 0
     can_delete = False
-    fields = ("at", "action", "from_status", "to_status", "actor", "channel", "reason", "changes")
+    fields = ("at", "action", "actor", "channel", "reason", "what_changed")
     readonly_fields = fields
     ordering = ("at",)
 
@@ -277,6 +334,11 @@ class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
     date_hierarchy = "start_time"
     autocomplete_fields = ("client", "professional")
     list_select_related = ("client", "professional__professional_profile")
+
+    def get_queryset(self, request):
+        # Each row's status badge says "Declined" for a turned-down request: in the same query.
+        return super().get_queryset(request).with_declined()
+
     readonly_fields = (
         "id",
         "created_at",
@@ -567,8 +629,10 @@ class DoubleBooked(Exception):
 
 
 @admin.register(ReservationEvent)
-class ReservationEventAdmin(admin.ModelAdmin):
+class ReservationEventAdmin(EventInWords, admin.ModelAdmin):
     list_display = ("at", "reservation", "action", "from_status", "to_status", "actor", "channel")
+    fields = ("at", "reservation", "action", "actor", "channel", "reason", "what_changed")
+    readonly_fields = fields
     list_filter = ("action", "channel", "at")
     search_fields = ("reservation__id", "actor__email", "reservation__client__email")
     date_hierarchy = "at"

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models
-from django.db.models import F, Prefetch, Q, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -81,6 +82,10 @@ class Phase(models.TextChoices):
     NOT_CONFIRMED = "not_confirmed", _("Not confirmed")
     CANCELLED = "cancelled", _("Cancelled")
     LATE_CANCELLED = "late_cancelled", _("Cancelled late")
+    # Cancelled, but said for what happened: its patient moved it; the practice turned down the
+    # request (a request nobody confirmed in time reads NOT_CONFIRMED).
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    DECLINED = "declined", _("Declined")
 
 
 @dataclass(frozen=True)
@@ -169,12 +174,21 @@ class ReservationQuerySet(models.QuerySet):
         )
 
     def history_for(self, client, now):
-        """What is behind the patient: sessions that ended, and cancelled ones, newest first."""
+        """What is behind the patient: sessions that ended, and cancelled ones (whatever their
+        date: a cancelled session is done with), newest first."""
         return (
             self.filter(client=client)
             .filter(Q(end_time__lte=now) | Q(status=Status.CANCELLED))
+            .with_declined()
             .order_by("-start_time", "-id")
         )
+
+    def with_declined(self):
+        """Each row's Reservation.declined, in the same query."""
+        declined = ReservationEvent.objects.filter(
+            reservation=OuterRef("pk"), action=ReservationEvent.Action.DECLINED
+        )
+        return self.annotate(declined=Exists(declined))
 
 
 class Reservation(models.Model):
@@ -365,9 +379,17 @@ class Reservation(models.Model):
         return self.start_time - self.notice_period
 
     def phase(self, now):
+        """What the session is to its patient: one label for each thing that happened, the same
+        in every list and on its page."""
         if self.status == Status.CANCELLED:
             if self.late_cancellation == Lateness.PATIENT:
                 return Phase.LATE_CANCELLED
+            if self.cancellation_reason == ReasonCode.RESCHEDULED:
+                return Phase.RESCHEDULED
+            if self.cancellation_reason == ReasonCode.EXPIRED:
+                return Phase.NOT_CONFIRMED
+            if self.declined:
+                return Phase.DECLINED
             return Phase.CANCELLED
         if self.end_time <= now:
             if self.status == Status.PENDING:
@@ -478,6 +500,14 @@ class Reservation(models.Model):
     def is_cancellable(self, now=None):
         return self.cancel_refusal(now) is None
 
+    @cached_property
+    def declined(self):
+        """Cancelled by the practice turning down the request (its "declined" event). Lists
+        annotate it (ReservationQuerySet.with_declined); else one query, for a cancelled one."""
+        return self.status == Status.CANCELLED and (
+            self.events.filter(action=ReservationEvent.Action.DECLINED).exists()
+        )
+
     @property
     def moved_away(self):
         """Cancelled because its patient moved it to another time (rescheduled_to)."""
@@ -555,6 +585,7 @@ class Reservation(models.Model):
         self.status, self.cancelled_at = Status.CANCELLED, now
         self.cancelled_by, self.cancellation_reason = by, reason
         self.late_cancellation = late
+        self.declined = event_action == ReservationEvent.Action.DECLINED
         return True
 
     def decline(self, *, by, reason, now=None):

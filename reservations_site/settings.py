@@ -180,6 +180,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Language and time
 LANGUAGE_CODE = "es-ar"
+# Our date formats before Django's: "5 de enero de 2026", not "5 Enero 2026" (the admin's dates).
+FORMAT_MODULE_PATH = ["reservations_site.formats"]
 LANGUAGES = [("es-ar", _("Spanish (Argentina)")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The language chosen in the footer or on /preferences/ is remembered for a year, not a visit.

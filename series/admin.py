@@ -21,7 +21,7 @@ from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Reservation
 
 from . import flow, texts
-from .forms import FORM_FIELDS, MoveForm
+from .forms import FORM_FIELDS, MoveForm, minutes_from_hours, session_minutes_for
 from .models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 from .services import create_series, preview_series
 
@@ -192,9 +192,12 @@ class SeriesAdmin(RecordsChangeViews, admin.ModelAdmin):
             raise PermissionDenied
         form_class = self.get_form(request, None, fields=FORM_FIELDS)
         form = form_class(request.POST if request.method == "POST" else None)
+        minutes_from_hours(form)
         now = None
         if request.method == "POST" and form.is_valid():
             fields = {name: form.cleaned_data[name] for name in FORM_FIELDS}
+            if fields["minutes"] is None:
+                fields["minutes"] = session_minutes_for(fields["professional"])
             try:
                 _series, plan = preview_series(**fields)
             except ValidationError as exc:

@@ -198,12 +198,13 @@ def test_decline_with_a_reason(pro, professional, patient, request_of):
         "No atiendo ese día",
     )
 
-    # The patient reads it: cancelled by the practice, and why.
+    # The patient reads it: declined, as on its page (tests/test_fixes_labels.py), and why.
     patient_client = csrf_client(patient)
     dashboard = html_of(patient_client.get("/dashboard/"))
     assert f'id="reservation-{request_of.pk}"' in dashboard
     row = dashboard[dashboard.index(f'id="reservation-{request_of.pk}"') :]
-    assert "Cancelado</span>" in row[:2000] and "por el consultorio" in row[:2000]
+    row = row[: row.index("</li>")]
+    assert "Rechazado</span>" in row and "por el consultorio" not in row
     detail = html_of(patient_client.get(f"/reservations/{request_of.pk}/"))
     assert "No atiendo ese día" in detail
 

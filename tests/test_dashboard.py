@@ -107,7 +107,7 @@ def test_history_holds_what_is_behind_newest_first(client, patient, make_reserva
     assert history_ids(r) == [str(x.pk) for x in (cancelled, past, older)]
     assert upcoming_ids(r) == [str(upcoming.pk)]
     # The past says what happened, and offers no action.
-    assert "Realizada</span>" in _item(r, past)
+    assert "Realizado</span>" in _item(r, past)
     assert "Confirmado" not in _section(r, "history")
     assert "cancel-form" not in _section(r, "history")
 
@@ -123,7 +123,7 @@ def test_past_sessions_say_what_happened(client, patient, make_reservation, froz
     by_me.save()
     client.force_login(patient)
     r = client.get("/dashboard/")
-    assert "Realizada</span>" in _item(r, done)
+    assert "Realizado</span>" in _item(r, done)
     assert "Ausente</span>" in _item(r, absent)
     assert "Sin confirmar</span>" in _item(r, never_confirmed)
     assert "Cancelado</span>" in _item(r, by_me) and "por vos" in _item(r, by_me)

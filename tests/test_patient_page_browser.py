@@ -102,7 +102,7 @@ def test_upcoming_come_before_the_history_each_in_its_order(
     )
     assert page.locator(".turn-card--next").count() == 1
     # What happened, in words.
-    assert "Realizada" in text_of(page, f"#reservation-{done.pk} .badge")
+    assert "Realizado" in text_of(page, f"#reservation-{done.pk} .badge")
     assert "Ausente" in text_of(page, f"#reservation-{absent.pk} .badge")
     assert "Sin confirmar" in text_of(page, f"#reservation-{unconfirmed.pk} .badge")
     assert "Cancelado" in text_of(page, f"#reservation-{cancelled.pk} .badge")
@@ -133,7 +133,7 @@ def test_the_join_button_appears_15_minutes_before_the_start(
     clock.move_to(NOW + timedelta(minutes=61, seconds=1))  # after its end: in the history
     page.reload()
     assert page.locator("#upcoming").get_by_role("link", name="Entrar a la sesión").count() == 0
-    assert "Realizada" in text_of(page, f"#history #reservation-{session.pk}")
+    assert "Realizado" in text_of(page, f"#history #reservation-{session.pk}")
 
 
 def test_an_in_person_session_says_where_with_a_map_link(

@@ -82,12 +82,12 @@ def test_a_session_that_may_be_cancelled_offers_to_change_its_time(
     assert f'href="/reservations/{session.pk}/reschedule/"' in detail
 
 
-def test_the_week_leaves_the_sessions_own_time_free(patient, session, frozen_now):
+def test_the_week_frees_the_sessions_time_for_others_around_it(patient, session, frozen_now):
     url = f"/reservations/{session.pk}/reschedule/?week=2026-03-16"
     html = csrf_client(patient).get(url).content.decode()
     assert "Estás cambiando este turno: lunes 16 de marzo, 10:00 – 10:50 (50 min)." in html
     confirm = f"/reservations/{session.pk}/reschedule/confirm/?start="
-    for hour in (9, 10, 11, 12):  # its own 10:00 included: the patient may keep the day
+    for hour in (9, 11, 12):  # its own 10:00 is no move (tests/test_fixes_reschedule.py)
         assert confirm + param(at(MONDAY, hour)) in html
     page = csrf_client(patient).get(confirm + param(at(MONDAY, 12))).content.decode()
     assert "En lugar de: lunes 16 de marzo, 10:00 – 10:50 (50 min) (se cancela)." in page

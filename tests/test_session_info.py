@@ -196,6 +196,6 @@ def test_the_patient_reads_a_decline_and_a_late_cancel_for_what_they_were(
     late.cancel(by=Actor.staff(staff), reason="Avisó por teléfono", for_patient=True)
     client = csrf_client(patient)
     dashboard = client.get("/dashboard/").content.decode()
-    assert "Cancelada fuera de término</span>" in dashboard
+    assert "Cancelado fuera de término</span>" in dashboard
     page = detail(client, declined)
     assert "Rechazado por tu profesional" in page and "Ese día no atiendo" in page

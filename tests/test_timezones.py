@@ -130,8 +130,8 @@ def test_the_admin_shows_times_in_the_staff_members_zone(session, zone, shown, n
     staff = make_user("staff@example.com", is_staff=True, is_superuser=True, time_zone=zone)
     with at(2026, 3, 20, 12, 0):
         changelist = csrf_client(staff).get("/admin/reservations/reservation/").content.decode()
-    assert re.search(rf"30 \w+ 2026 {shown}", changelist)
-    assert not re.search(rf"30 \w+ 2026 {not_shown}", changelist)
+    assert re.search(rf"30 de \w+ de 2026, {shown}", changelist)
+    assert not re.search(rf"30 de \w+ de 2026, {not_shown}", changelist)
 
 
 # The preferences page, where a patient chooses their zone.

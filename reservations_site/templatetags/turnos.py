@@ -94,7 +94,16 @@ register.filter("modality_label", _label(Modality))
 # Status badges: an icon and a word, never colour alone. Built here rather than in a template
 # because a list shows one per row.
 
-BADGE_ICONS = {"confirmed": "✓", "done": "✓", "cancelled": "✕", "absent": "✕", "in_progress": "●"}
+BADGE_ICONS = {
+    "confirmed": "✓",
+    "done": "✓",
+    "cancelled": "✕",
+    "late_cancelled": "✕",
+    "declined": "✕",
+    "rescheduled": "→",
+    "absent": "✕",
+    "in_progress": "●",
+}
 
 
 def badge(kind, text):

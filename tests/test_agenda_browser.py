@@ -115,7 +115,8 @@ def test_confirm_and_decline_requests_in_place(browser, live_server, agenda, vie
     close(page)
     page = as_user(browser, live_server, viewport, "martin@example.com", "/dashboard/")
     row = page.locator(f"#history #reservation-{martin.pk}").inner_text()
-    assert "Cancelado" in row and "por el consultorio" in row
+    # A declined request reads as declined, in the list as on its page (issue 25).
+    assert "Rechazado" in row and "Cancelado" not in row
     page.goto(f"{live_server.url}/reservations/{martin.pk}/")
     assert "Esa semana no atiendo" in page.locator("#reservation-detail").inner_text()
     close(page)

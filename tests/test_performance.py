@@ -144,8 +144,26 @@ def seeded_history(patient, professional):
             """,
             [patient.pk, professional.pk, NOW],
         )
+        # Every reservation has its events, as in production (the history asks whether each row
+        # was declined): one "created" each, and a decline for some cancelled ones.
+        cur.execute(
+            """
+            INSERT INTO reservations_reservationevent
+                (action_id, channel, reason, changes, at, reservation_id, action, from_status,
+                 to_status)
+            SELECT gen_random_uuid(), 'page', '', '{}'::jsonb, r.created_at, r.id, 'created', '',
+                   'PENDING'
+            FROM reservations_reservation AS r
+            UNION ALL
+            SELECT gen_random_uuid(), 'agenda', '', '{}'::jsonb, r.created_at, r.id, 'declined',
+                   'PENDING', 'CANCELLED'
+            FROM reservations_reservation AS r
+            WHERE r.status = 'CANCELLED' AND (r.start_time::date - DATE '2000-01-01') % 5 = 0
+            """
+        )
         cur.execute("ANALYZE accounts_user")
         cur.execute("ANALYZE reservations_reservation")
+        cur.execute("ANALYZE reservations_reservationevent")
     return patient
 
 

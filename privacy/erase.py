@@ -34,6 +34,7 @@ from django.template.loader import get_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.credentials import is_privileged
 from calendars.models import FeedToken
 from notifications.models import Kind, Outbox, State
 from notifications.tasks import schedule
@@ -66,7 +67,7 @@ def refusal(deletion, now=None):
     patient = deletion.patient
     if not deletion.is_open:
         return Refusal("not_open", _("This request has already been decided."))
-    if patient.is_staff or patient.is_superuser or hasattr(patient, "professional_profile"):
+    if is_privileged(patient):
         return Refusal(
             "not_a_patient",
             _("This is a staff or professional account: it is not deleted from here."),

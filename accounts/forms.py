@@ -190,9 +190,11 @@ class PreferencesForm(forms.ModelForm):
 
 
 class InvitationPasswordForm(SetPasswordForm):
-    """Django's, for a first password: no "new" in its labels (there is no old one)."""
+    """Django's, for a first password: no "new" in its labels (there is no old one), and our
+    voseo where Django's Spanish says "introduzca"."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_password1"].label = _("Password")
         self.fields["new_password2"].label = _("Password (again)")
+        self.fields["new_password2"].help_text = _("Type the same password again, to check it.")

@@ -161,6 +161,7 @@ def test_the_link_sets_the_password_once_and_lands_on_the_welcome_page(
     assert page.status_code == 200
     assert "Elegí tu contraseña" in page.content.decode()
     assert "Tu cuenta es ines@example.com" in page.content.decode()
+    assert "Escribí la misma contraseña otra vez" in page.content.decode()  # not "Introduzca"
 
     response = choose_password(client, link)
     assert response.status_code == 302

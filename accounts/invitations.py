@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from . import lockout, sessions
-from .models import Invitation
+from .models import Invitation, User
 
 SALT = "accounts.invitations"
 
@@ -62,6 +62,8 @@ def send(user, *, by, request):
         return None
     now = timezone.now()
     with transaction.atomic():
+        # Two sends at once (a double click) would each retire only the links before both.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         Invitation.objects.filter(
             user=user, accepted_at__isnull=True, replaced_at__isnull=True
         ).update(replaced_at=now)

@@ -201,6 +201,19 @@ def test_a_weak_password_is_refused_on_the_page_and_the_link_still_works(desk, n
     assert choose_password(client, link).status_code == 302
 
 
+def test_tries_on_the_page_are_rate_limited_like_a_password_reset(desk, new_patient, settings):
+    settings.ACCOUNT_RATE_LIMITS = {
+        **settings.ACCOUNT_RATE_LIMITS,
+        "reset_password_from_key": "2/m/ip",
+    }
+    invite(csrf_client(desk), new_patient)
+    link = LINK.search(Outbox.objects.get().body).group(1)
+    client = csrf_client()
+    assert [choose_password(client, link, "123").status_code for _ in range(3)] == [200, 200, 429]
+    new_patient.refresh_from_db()
+    assert not new_patient.has_usable_password()
+
+
 @pytest.mark.parametrize(
     "later, works",
     [(timedelta(days=6, hours=23), True), (timedelta(days=7, minutes=1), False)],

@@ -425,10 +425,11 @@ def test_staff_add_a_patient_without_a_password_and_invite_them(
     (message,) = mail.outbox
     assert message.to == ["nueva.paciente@example.com"]
     assert message.body.startswith("Hola Inés, te escribimos de Turnos.")
-    link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", message.body).group(1)
-    # The link leads to the page where she chooses her password.
+    assert "Recepción, de Turnos, te invitó a ver tus turnos" in message.body
+    link = re.search(r"https?://[^/]+(/accounts/invitation/\S+/)", message.body).group(1)
+    # The link leads to the page where she chooses her password (tests/test_invitations.py).
     follow = csrf_client().get(link)
-    assert follow.status_code == 302 and "set-password" in follow["Location"]
+    assert follow.status_code == 200 and "Elegí tu contraseña" in follow.content.decode()
 
 
 def test_the_invitation_is_in_the_patients_language(desk, django_capture_on_commit_callbacks):
@@ -438,6 +439,7 @@ def test_the_invitation_is_in_the_patients_language(desk, django_capture_on_comm
     run_due_tasks()
     (message,) = mail.outbox
     assert message.body.startswith("Hello John, this is Turnos.")
+    assert "Recepción, at Turnos, invited you to see your sessions" in message.body
     assert desk.get(f"{USERS}{user.pk}/invite/").status_code == 405
 
 

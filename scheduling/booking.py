@@ -7,6 +7,8 @@ one slot, one is stored and the other gets the same refusal as if the slot had b
 before ("unavailable"), never an error.
 """
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError
@@ -15,10 +17,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from reservations.actions import ActionKind, Actor, recording, retrying_deadlocks
-from reservations.models import ReasonCode, Refusal, Reservation, Status
+from reservations.models import (
+    OVERLAP_MESSAGE,
+    Modality,
+    ReasonCode,
+    Refusal,
+    Reservation,
+    Status,
+)
 from reservations.tasks import schedule_expiry
 
-from .models import WorkingHours
+from .models import HoursModality, TimeOff, WorkingHours
 from .slots import slot_at
 
 UNAVAILABLE = _("That time is no longer available.")
@@ -308,3 +317,111 @@ def reschedule(reservation, start_time, modality=None, *, by, now):
         return new
 
     return _attempts(move, now)
+
+
+# The practice books for a patient (reception, in the admin).
+
+OUTSIDE_HOURS = _(
+    "That time is outside the professional's working hours, or on a day off. To book it all "
+    "the same, tick “Book anyway”."
+)
+
+
+def _hours_at(professional, start_time, end_time):
+    """The modalities the professional's working hours offer from `start_time` to `end_time`
+    (one range of that weekday holds it whole, in their zone, and no time off overlaps it), or
+    None when that time is outside their calendar."""
+    zone = ZoneInfo(professional.time_zone)
+    start, end = start_time.astimezone(zone), end_time.astimezone(zone)
+    if end.date() != start.date():
+        return None  # past midnight: no range of hours does that
+    if TimeOff.objects.filter(
+        professional=professional, start__lt=end_time, end__gt=start_time
+    ).exists():
+        return None
+    found = []
+    for hours in WorkingHours.objects.filter(
+        professional=professional,
+        weekday=start.weekday(),
+        start_time__lte=start.time(),
+    ):
+        if end.time() <= hours.end_time:
+            both = hours.modality == HoursModality.BOTH
+            found += Modality.values if both else [hours.modality]
+    return tuple(m for m in Modality.values if m in found) or None
+
+
+def _staff_refusal(patient, professional, start_time, end_time, modality, now, override):
+    """Why the practice may not book this, or None; and the modality to book. The practice is
+    not bound by the lead time, the horizon's slots nor the break between sessions: a time of
+    the professional's calendar (a free slot, or any time inside a range of their hours clear of
+    time off) is booked as asked; another only with `override`. Overlaps are the database's."""
+    if start_time < now:
+        return Refusal("past", _("That time has already passed.")), None
+    slot = slot_at(professional, start_time, now=now, patient=patient, lead=False)
+    if slot is not None and slot.end == end_time:
+        offered = slot.modalities
+    else:
+        offered = _hours_at(professional, start_time, end_time)
+    if offered is None:
+        if not override:
+            return Refusal("outside_hours", OUTSIDE_HOURS), None
+        return None, modality or Modality.VIRTUAL
+    if modality is None:
+        return None, offered[0]
+    if modality not in offered and not override:
+        return Refusal("modality", _("That modality is not offered at that time.")), None
+    return None, modality
+
+
+def book_for_patient(
+    patient,
+    professional,
+    start_time,
+    end_time,
+    modality=None,
+    *,
+    by,
+    now,
+    status=Status.CONFIRMED,
+    override=False,
+):
+    """The practice (`by`, an Actor: staff in the admin) books `start_time`–`end_time` with
+    `professional` for `patient`: CONFIRMED unless `status` says PENDING (the professional
+    confirms it; it lapses as a patient's request would). No lead time and no limit of requests
+    apply; outside the professional's calendar only with `override`; never over another session
+    of either (the database's guard decides). `modality` None: the first the hours offer.
+    Returns the Reservation, or a Refusal."""
+
+    def book():
+        with recording(ActionKind.BOOK, by=by, at=now) as action:
+            # Serialized with the patient's own bookings, as request_booking is.
+            list(
+                User.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk")
+            )
+            refusal, chosen = _staff_refusal(
+                patient, professional, start_time, end_time, modality, now, override
+            )
+            if refusal:
+                raise _Refused(refusal)
+            pending = status == Status.PENDING
+            reservation = Reservation(
+                client=patient,
+                professional=professional,
+                start_time=start_time,
+                end_time=end_time,
+                status=Status.PENDING if pending else Status.CONFIRMED,
+                session_modality=chosen,
+                created_at=now,
+                expires_at=Reservation.pending_expiry(start_time, now) if pending else None,
+            )
+            try:
+                reservation.insert(by=by, within=action)
+            except ValidationError as exc:
+                taken = _Taken(reservation)
+                taken.refusal = Refusal("overlap", OVERLAP_MESSAGE)
+                raise taken from exc
+            schedule_expiry(reservation)
+        return reservation
+
+    return _attempts(book, now)

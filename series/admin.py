@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import RecordsChangeViews
 from reservations.actions import Actor
-from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Reservation
+from scheduling.admin import ReservationAdmin as BaseReservationAdmin
 
 from . import flow, texts
 from .forms import FORM_FIELDS, MoveForm, minutes_from_hours, session_minutes_for
@@ -332,6 +332,7 @@ def _occurrence_label(occurrence):
 
 
 # A session's page says which series it belongs to, with the same two actions.
+# (Its base is scheduling.admin's, which has the add page.)
 
 admin.site.unregister(Reservation)
 

@@ -383,6 +383,8 @@ def _booked_message(reservation):
 
 
 def _moved_message(reservation):
+    if reservation.replaces is not None:
+        return _("We sent your request. Your session stands until your professional accepts it.")
     if reservation.status == Status.PENDING:
         return _("Your session was moved. Your professional will confirm the new time.")
     return _("Your session was moved.")

@@ -285,6 +285,9 @@ def reschedule(reservation, start_time, modality=None, *, by, now):
     # The patient acting is the session's (the doors find it by its patient).
     patient = by.user if by.user_id == reservation.client_id else reservation.client
     professional = reservation.professional
+    # Moving a request to move a session asks for another time for that session: the request
+    # gives way to the new one (which stays a request while that session stands).
+    stands = reservation.replaces
 
     def move():
         try:
@@ -302,6 +305,8 @@ def reschedule(reservation, start_time, modality=None, *, by, now):
                 )
                 if refusal:
                     raise _Refused(refusal)
+                if stands is not None:
+                    return _ask_to_move(stands, slot, chosen, by, now, action)
                 new = _new_reservation(patient, professional, slot, chosen, now, moving=reservation)
                 try:  # checked as a booking is (request_booking)
                     new.insert(

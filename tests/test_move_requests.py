@@ -330,3 +330,33 @@ def test_two_requests_cannot_both_wait_for_one_session(patient, session, frozen_
             rescheduled_from=session,
         )
     assert ReservationEvent.objects.filter(reservation__rescheduled_from=session).count() == 1
+
+
+def test_moving_the_request_asks_for_another_time_for_the_same_session(
+    patient, professional, session, frozen_now
+):
+    client = csrf_client(patient)
+    ask_to_move(client, session, at(WEDNESDAY, 11))
+    first = Reservation.objects.get(rescheduled_from=session)
+    response = ask_to_move(client, first, at(WEDNESDAY, 12))
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second = Reservation.objects.get(rescheduled_from=session, status="PENDING")
+    assert first.status == "CANCELLED" and second.start_time == at(WEDNESDAY, 12)
+    assert second.events.get().changes == {"rescheduled_from": str(session.pk), "request": True}
+    # Accepting the second still replaces the session: she never ends up with two.
+    with committed():
+        answer(csrf_client(professional), second, "confirm")
+    session.refresh_from_db()
+    assert session.status == "CANCELLED" and session.cancellation_reason == "rescheduled"
+    assert Reservation.objects.filter(client=patient).exclude(status="CANCELLED").count() == 1
+
+
+def test_the_patient_is_told_her_request_was_sent_not_that_her_session_moved(
+    patient, session, frozen_now
+):
+    client = csrf_client(patient)
+    response = ask_to_move(client, session, at(WEDNESDAY, 11))
+    page = client.get(response["Location"]).content.decode()
+    assert "Enviamos tu pedido. Tu turno sigue en pie hasta que tu profesional lo acepte." in page
+    assert "Tu turno cambió de horario" not in page

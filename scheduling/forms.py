@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -44,39 +45,41 @@ def _modalities_text(modalities):
 
 
 class StaffBookingForm(forms.Form):
-    client = forms.ModelChoiceField(label=_("patient"), queryset=User.objects.all())
-    professional = forms.ModelChoiceField(label=_("professional"), queryset=User.objects.none())
+    client = forms.ModelChoiceField(label=capfirst(_("patient")), queryset=User.objects.all())
+    professional = forms.ModelChoiceField(
+        label=capfirst(_("professional")), queryset=User.objects.none()
+    )
     day = forms.DateField(
-        label=_("day"),
+        label=capfirst(_("day")),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Days and times are the professional's (their time zone)."),
     )
     slot = forms.ChoiceField(
-        label=_("free time"),
+        label=capfirst(_("free time")),
         required=False,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": UNAVAILABLE},
     )
     start = forms.TimeField(
-        label=_("or another time"),
+        label=capfirst(_("or another time")),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text=_("Instead of a free time: any start, with the length below."),
     )
     minutes = forms.IntegerField(
-        label=_("length (minutes)"),
+        label=capfirst(_("length (minutes)")),
         required=False,
         min_value=5,
         max_value=8 * 60,
         help_text=_("Empty: the session length of the professional's working hours."),
     )
     session_modality = forms.ChoiceField(
-        label=_("modality"),
+        label=capfirst(_("modality")),
         required=False,
         choices=[("", _("As their hours offer it")), *Modality.choices],
     )
     status = forms.ChoiceField(
-        label=_("status"),
+        label=capfirst(_("status")),
         choices=[
             (Status.CONFIRMED.value, Status.CONFIRMED.label),
             (Status.PENDING.value, Status.PENDING.label),

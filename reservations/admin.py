@@ -142,23 +142,30 @@ def _value_in_words(field, value):
     return str(choices.get(value, value))
 
 
-def change_lines(event):
+# Keys of an event's `changes` that name no field of the model changed.
+CHANGE_LABELS = {"skipped": _("Dates skipped (numbers in the series)")}
+
+
+def change_lines(event, model=Reservation):
     """An event in words, a line each: "Estado: Pendiente → Confirmado", "Inicio: 5 de enero de
-    2026, 10:00 → 6 de enero de 2026, 10:00", rather than its `changes` as stored (JSON)."""
+    2026, 10:00 → 6 de enero de 2026, 10:00", rather than its `changes` as stored (JSON). `model`:
+    whose fields the changes name (a series' events name the series')."""
     lines = []
-    if event.from_status and event.to_status and event.from_status != event.to_status:
+    from_status, to_status = (getattr(event, f, "") for f in ("from_status", "to_status"))
+    if from_status and to_status and from_status != to_status:
         lines.append(
-            f"{gettext('Status')}: {Status(event.from_status).label} → "
-            f"{Status(event.to_status).label}"
+            f"{gettext('Status')}: {Status(from_status).label} → {Status(to_status).label}"
         )
     for name, value in (event.changes or {}).items():
         try:
-            field = Reservation._meta.get_field(name)
+            field = model._meta.get_field(name)
             label = str(field.verbose_name)
         except FieldDoesNotExist:
-            field, label = None, name.replace("_", " ")
+            field, label = None, str(CHANGE_LABELS.get(name, name.replace("_", " ")))
         label = label[:1].upper() + label[1:]
         if isinstance(value, list) and len(value) == 2:
+            if value[0] == value[1]:
+                continue  # recorded whole (a series' rule), but this part did not change
             old, new = (_value_in_words(field, v) for v in value)
             lines.append(f"{label}: {old} → {new}")
         elif isinstance(value, list):
@@ -171,9 +178,12 @@ def change_lines(event):
 class EventInWords:
     """The admin's column and field for change_lines."""
 
+    changes_of = Reservation
+
     @admin.display(description=_("what changed"))
     def what_changed(self, obj):
-        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in change_lines(obj)))
+        lines = change_lines(obj, self.changes_of)
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
 
 class ReservationEventInline(EventInWords, admin.TabularInline):

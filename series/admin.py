@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import RecordsChangeViews
 from reservations.actions import Actor
+from reservations.admin import EventInWords
 from reservations.models import Reservation
 from scheduling.admin import ReservationAdmin as BaseReservationAdmin
 
@@ -77,9 +78,10 @@ class SkippedInline(ReadOnlyInline):
         return obj.consented_by or gettext("Nobody: found by the worker, to review")
 
 
-class SeriesEventInline(ReadOnlyInline):
+class SeriesEventInline(EventInWords, ReadOnlyInline):
     model = SeriesEvent
-    fields = ("at", "action", "from_index", "actor", "channel", "reason", "changes")
+    changes_of = Series
+    fields = ("at", "action", "from_index", "actor", "channel", "reason", "what_changed")
     readonly_fields = fields
     ordering = ("at",)
 

@@ -249,3 +249,20 @@ def test_the_list_and_the_page_show_the_rule_and_what_the_worker_skipped(
     assert "Semanal · martes 18:00" in listing and "Lucía" in listing
     assert "Nadie: la encontró el proceso automático, para revisar" in page
     assert "Sesión del profesional con Martín" in page
+
+
+def test_the_series_event_log_reads_in_words(
+    admin, series, other_patient, make_reservation, frozen_now
+):
+    make_reservation(other_patient, at("2026-04-09", 10))  # Thursday 10:00, skipped below
+    url = f"/admin/series/series/{series.pk}/move-from/"
+    query = {"from": "2", "weekday": "3", "local_time": "10:00", "minutes": "45"}
+    preview = admin.get(url, query)
+    post = {**query, "digest": preview.context["step"].digest, "csrfmiddlewaretoken": CSRF_TOKEN}
+    assert admin.post(url, {**post, "skip": "4"}).status_code == 302
+    html = admin.get(f"/admin/series/series/{series.pk}/change/").content.decode()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Día de la semana: martes → jueves" in text
+    assert "Hora: 18:00 → 10:00" in text
+    assert "45 → 45" not in text  # what did not change is not listed
+    assert "&quot;weekday&quot;" not in html and '{"weekday"' not in html

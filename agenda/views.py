@@ -263,6 +263,7 @@ def agenda(request):
         ),
         "cancelled": [r for r in sessions if r.status == Status.CANCELLED],
         "pending": pending[:PENDING_LIMIT],
+        "pending_count": min(len(pending), PENDING_LIMIT),
         "more_pending": len(pending) > PENDING_LIMIT,
     }
     return render(request, "agenda/week.html", ctx)
@@ -333,6 +334,10 @@ def _answer(request, r, now, refusal, done):
         ctx["in_week"] = start <= r.start_time < end
         ctx["day"] = day.isoformat()
     ctx["in_pending"] = shown_in == "pending"
+    # The heading's count of requests goes down with each one answered.
+    waiting = _pending(request.user, now)[: PENDING_LIMIT + 1].count()
+    ctx["pending_count"] = min(waiting, PENDING_LIMIT)
+    ctx["more_pending"] = waiting > PENDING_LIMIT
     return render(request, "agenda/week.html#result", ctx)
 
 

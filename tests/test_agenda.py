@@ -156,9 +156,9 @@ def test_confirm_with_htmx_answers_the_request_again_in_place(pro, request_of):
     # The request where it was, confirmed and without its buttons; and its row in that week.
     assert f'<li id="pending-{request_of.pk}"' in html
     assert f'<li id="session-{request_of.pk}"' in html
-    # ... and, swapped out of band too, the session's block in the grid.
-    assert f'<a id="grid-{request_of.pk}"' in html
-    assert html.count('hx-swap-oob="true"') == 3
+    # ... and, swapped out of band too, the count of requests and the session's block in the grid.
+    assert '<span id="pending-count"' in html and f'<a id="grid-{request_of.pk}"' in html
+    assert html.count('hx-swap-oob="true"') == 4
     assert "Confirmado</span>" in html and "agenda_decline" not in html and "/decline/" not in html
     # The request row comes last: app.js focuses the last session swapped in.
     assert html.index(f"session-{request_of.pk}") < html.index(f"pending-{request_of.pk}")

@@ -1,7 +1,8 @@
 """The agenda's week as a grid of hours (a desktop's; agenda/grid.py), through HTTP: each session in
 its day's column, from its start's row for as many rows as it lasts; cancelled ones left out of
 the grid and listed below it; time off shaded with its label; another professional's sessions
-never; the same queries for 1 session as for 30."""
+never; the same queries for 1 session as for 30. And the count of pending requests, swapped out
+of band when one is confirmed or declined."""
 
 import re
 from datetime import datetime, time, timedelta
@@ -17,7 +18,7 @@ from reservations.models import Reservation
 from scheduling.models import TimeOff, WorkingHours
 
 from .conftest import csrf_client, make_user
-from .test_agenda import html_of
+from .test_agenda import html_of, post
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +274,84 @@ def test_the_grid_queries_do_not_grow_with_the_sessions(
     # session, user, professional profile, their second factor, pending requests, the week, its
     # working hours, its time off
     assert one == thirty == 8
+
+
+# The count of pending requests
+
+
+@pytest.fixture
+def three_requests(patient, other_patient, make_reservation, frozen_now):
+    return [
+        make_reservation(client, at(day, 10), status="PENDING")
+        for client, day in ((patient, 2), (other_patient, 3), (patient, 4))
+    ]
+
+
+def count_of(html):
+    match = re.search(
+        r'<span id="pending-count" class="count"( hx-swap-oob="true")?>(.*?)</span>', html
+    )
+    assert match, "no count"
+    return match.group(2), bool(match.group(1))
+
+
+def test_confirm_and_decline_answer_the_count_out_of_band(pro, three_requests):
+    assert count_of(html_of(pro.get("/agenda/"))) == ("(3)", False)
+    first, second, third = three_requests
+
+    html = html_of(
+        post(pro, f"/agenda/{first.pk}/confirm/", htmx=True, date="2026-03-10", shown_in="pending")
+    )
+    assert count_of(html) == ("(2)", True)
+    first.refresh_from_db()
+    assert first.status == "CONFIRMED"
+    # Its block in the grid, confirmed, in place.
+    block = re.search(rf'<a id="grid-{first.pk}"[^>]*hx-swap-oob="true">.*?</a>', html, re.S)
+    assert block and "Confirmado" in block.group(0)
+
+    html = html_of(
+        post(
+            pro,
+            f"/agenda/{second.pk}/decline/",
+            htmx=True,
+            date="2026-03-10",
+            shown_in="pending",
+            reason="Ese día no atiendo",
+        )
+    )
+    assert count_of(html) == ("(1)", True)
+    second.refresh_from_db()
+    assert (second.status, second.cancellation_reason) == ("CANCELLED", "Ese día no atiendo")
+
+    # Refused (a reason is needed): the count stays, the request too.
+    html = html_of(
+        post(pro, f"/agenda/{third.pk}/decline/", htmx=True, date="2026-03-10", shown_in="pending")
+    )
+    assert count_of(html) == ("(1)", True)
+    third.refresh_from_db()
+    assert third.status == "PENDING"
+
+    html = html_of(
+        post(pro, f"/agenda/{third.pk}/confirm/", htmx=True, date="2026-03-10", shown_in="pending")
+    )
+    assert count_of(html) == ("", True)  # none left: the count goes away
+    assert count_of(html_of(pro.get("/agenda/"))) == ("", False)
+    assert "No tenés pedidos esperando respuesta." in html_of(pro.get("/agenda/"))
+
+
+def test_the_count_is_of_the_professionals_own_requests(
+    pro, patient, make_reservation, three_requests
+):
+    ruiz = make_user("ruiz@example.com", first_name="Ruiz")
+    ProfessionalProfile.objects.create(user=ruiz)
+    make_reservation(patient, at(5, 10), status="PENDING", pro=ruiz)
+    html = html_of(
+        post(
+            pro,
+            f"/agenda/{three_requests[0].pk}/confirm/",
+            htmx=True,
+            date="2026-03-10",
+            shown_in="pending",
+        )
+    )
+    assert count_of(html) == ("(2)", True)

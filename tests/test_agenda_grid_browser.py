@@ -1,6 +1,7 @@
 """The agenda's week grid in a real Chromium: on a desktop the week is a grid of hours whose blocks
-open their session (by mouse and by keyboard). The strict CSP holds: any console error fails the
-test."""
+open their session (by mouse and by keyboard); on a phone the day's list, no grid. Answering a
+request in place lowers the count of pending requests. The strict CSP holds: any console error
+fails the test."""
 
 from datetime import datetime, time, timedelta
 
@@ -12,7 +13,7 @@ from scheduling.models import TimeOff, WorkingHours
 
 from .browser import enter, screenshot
 from .conftest import make_user
-from .test_agenda_browser import DESKTOP, GOMEZ, close, new_page, no_horizontal_scroll
+from .test_agenda_browser import DESKTOP, GOMEZ, PHONE, close, new_page, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,6 +108,45 @@ def test_a_desktop_sees_the_week_as_a_grid_and_a_block_opens_its_session(
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/agenda/{s['thursday'].pk}/")
     close(page)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_answering_requests_in_place_lowers_the_count(browser, live_server, week, viewport):
+    monday, s = week
+    request, other = s["request"], s["other_request"]
+    day = (monday + timedelta(days=1)).isoformat()  # the request's day: the phone shows it
+    page = new_page(browser, viewport)
+    enter(page, live_server, GOMEZ, path=f"/agenda/?date={day}")
+    count = page.locator("#pending-count")
+    assert count.inner_text() == "(2)"
+    if viewport is PHONE:
+        assert not page.locator(".agenda-grid").is_visible()
+        assert page.locator(".agenda-day:visible").count() == 1
+        assert page.locator(f"#session-{request.pk}").is_visible()
+    page.evaluate("window.__marker = 'same page'")
+
+    page.locator(f"#pending-{request.pk}").get_by_role("button", name="Confirmar").click()
+    page.wait_for_selector(f"#pending-{request.pk} .badge--confirmed")
+    assert count.inner_text() == "(1)"
+    # The week shows it confirmed too: the grid's block and the day's row.
+    assert "Confirmado" in page.locator(f"#grid-{request.pk}").text_content()
+    assert "Confirmado" in page.locator(f"#session-{request.pk}").text_content()
+
+    item = page.locator(f"#pending-{other.pk}")
+    item.locator("summary").click()
+    item.get_by_label("¿Por qué? Lo va a leer el paciente.").fill("Ese día no atiendo")
+    item.get_by_role("button", name="Rechazar el pedido").click()
+    page.wait_for_selector(f"#pending-{other.pk}.request--cancelled")
+    assert count.inner_text() == ""  # none left waiting
+    assert page.evaluate("window.__marker") == "same page"
+    no_horizontal_scroll(page, viewport)
+    if viewport is PHONE:
+        screenshot(page, "agenda-grid-phone")
+    close(page)
+
+    request.refresh_from_db()
+    other.refresh_from_db()
+    assert (request.status, other.status) == ("CONFIRMED", "CANCELLED")
 
 
 def test_the_grid_passes_axe(browser, live_server, week):

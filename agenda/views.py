@@ -38,6 +38,7 @@ from series.models import SkippedOccurrence
 from series.planning import ClashKind
 from series.services import create_series, preview_series
 
+from . import grid
 from .forms import (
     NotesForm,
     ProfileForm,
@@ -183,8 +184,33 @@ class Week:
         }
 
 
-# The agenda page: pending requests, session, user, profile check, the week. The same five
-# queries whatever the number of sessions (tests/test_agenda.py).
+def _pending(professional, now):
+    """The requests waiting for the professional's answer: pending, not yet started."""
+    return Reservation.objects.filter(
+        professional=professional, status=Status.PENDING, start_time__gt=now
+    )
+
+
+def _shaded(professional, first, last):
+    """What the week's grid shades from day `first` to day `last` (both included), each with the
+    label it shows: the professional's time off. Anything else the practice is closed for
+    belongs here too, as a Shade from one midnight to the next."""
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    rows = TimeOff.objects.filter(professional=professional, start__lt=end, end__gt=start)
+    return [
+        grid.Shade(
+            t.start,
+            t.end,
+            _("Time off: %(reason)s") % {"reason": t.reason} if t.reason else _("Time off"),
+        )
+        for t in rows.order_by("start", "id")
+    ]
+
+
+# The agenda page: pending requests, session, user, profile check, the week, its working hours
+# and time off. The same queries whatever the number of sessions (tests/test_agenda.py).
 @never_cache
 @professional_required
 def agenda(request):
@@ -193,16 +219,21 @@ def agenda(request):
     today = timezone.localdate(now)
     week = Week(parse_day(request.GET.get("date"), today), today)
     start, end = week.bounds(zone)
-    mine = Reservation.objects.filter(professional=request.user).select_related("client")
-    # With the session each request to move one would replace (Reservation.replaces).
-    requests = mine.filter(status=Status.PENDING, start_time__gt=now)
     pending = list(
-        requests.select_related("rescheduled_from").order_by("created_at", "id")[
-            : PENDING_LIMIT + 1
-        ]
+        _pending(request.user, now)
+        # With the session each request to move one would replace (Reservation.replaces).
+        .select_related("client", "rescheduled_from")
+        .order_by("created_at", "id")[: PENDING_LIMIT + 1]
+    )
+    sessions = list(
+        Reservation.objects.filter(
+            professional=request.user, start_time__gte=start, start_time__lt=end
+        )
+        .select_related("client")
+        .order_by("start_time", "id")
     )
     by_day = {d: [] for d in week.dates}
-    for r in mine.filter(start_time__gte=start, start_time__lt=end).order_by("start_time", "id"):
+    for r in sessions:
         by_day[timezone.localdate(r.start_time)].append(r)
     days = [
         Day(
@@ -215,11 +246,24 @@ def agenda(request):
         )
         for d, rows in by_day.items()
     ]
+    # A desktop sees the week as a grid of hours (a phone, the list of each day, from the same
+    # page: CSS picks one). A cancelled session frees its time, so the grid leaves it out and
+    # lists it below.
+    hours = WorkingHours.objects.filter(professional=request.user)
     ctx = {
         "now": now,
         "week": week,
         "days": days,
+        "grid": grid.build(
+            days,
+            [r for r in sessions if r.status != Status.CANCELLED],
+            hours.values_list("weekday", "start_time", "end_time"),
+            _shaded(request.user, week.dates[0], week.dates[-1]),
+            zone,
+        ),
+        "cancelled": [r for r in sessions if r.status == Status.CANCELLED],
         "pending": pending[:PENDING_LIMIT],
+        "pending_count": min(len(pending), PENDING_LIMIT),
         "more_pending": len(pending) > PENDING_LIMIT,
     }
     return render(request, "agenda/week.html", ctx)
@@ -290,6 +334,10 @@ def _answer(request, r, now, refusal, done):
         ctx["in_week"] = start <= r.start_time < end
         ctx["day"] = day.isoformat()
     ctx["in_pending"] = shown_in == "pending"
+    # The heading's count of requests goes down with each one answered.
+    waiting = _pending(request.user, now)[: PENDING_LIMIT + 1].count()
+    ctx["pending_count"] = min(waiting, PENDING_LIMIT)
+    ctx["more_pending"] = waiting > PENDING_LIMIT
     return render(request, "agenda/week.html#result", ctx)
 
 

@@ -156,7 +156,9 @@ def test_confirm_with_htmx_answers_the_request_again_in_place(pro, request_of):
     # The request where it was, confirmed and without its buttons; and its row in that week.
     assert f'<li id="pending-{request_of.pk}"' in html
     assert f'<li id="session-{request_of.pk}"' in html
-    assert html.count('hx-swap-oob="true"') == 2
+    # ... and, swapped out of band too, the count of requests and the session's block in the grid.
+    assert '<span id="pending-count"' in html and f'<a id="grid-{request_of.pk}"' in html
+    assert html.count('hx-swap-oob="true"') == 4
     assert "Confirmado</span>" in html and "agenda_decline" not in html and "/decline/" not in html
     # The request row comes last: app.js focuses the last session swapped in.
     assert html.index(f"session-{request_of.pk}") < html.index(f"pending-{request_of.pk}")
@@ -491,8 +493,8 @@ def test_the_agenda_queries_do_not_grow_with_the_sessions(
     many, shown = count()
     assert shown == 50
     # session, user, professional profile, their second factor (accounts/enrolment.py), pending
-    # requests, the week
-    assert few == many == 6
+    # requests, the week, its working hours and its time off (the grid's)
+    assert few == many == 8
 
 
 # Settings

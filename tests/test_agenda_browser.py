@@ -127,11 +127,20 @@ def test_marking_a_no_show(browser, live_server, agenda, viewport):
     no_show = agenda["no_show"]
     day = timezone.localdate(no_show.start_time).isoformat()
     page = as_user(browser, live_server, viewport, GOMEZ, f"/agenda/?date={day}")
-    row = page.locator(f"#session-{no_show.pk}")
+    if viewport is DESKTOP:
+        # A desktop's week is a grid of hours: its block opens the session, which asks.
+        block = page.locator(f"#grid-{no_show.pk}")
+        assert "Asistencia sin registrar" in block.inner_text()
+        block.click()
+        page.wait_for_url(f"**/agenda/{no_show.pk}/")
+        shown = "#session"
+    else:
+        shown = f"#session-{no_show.pk}"
+        assert "Asistencia sin registrar" in page.locator(shown).inner_text()
+    row = page.locator(shown)
     assert row.is_visible()  # on a phone too: the chosen day is the one shown
-    assert "Asistencia sin registrar" in row.inner_text()
     row.get_by_role("button", name="Ausente").click()
-    page.wait_for_selector(f"#session-{no_show.pk} .badge--absent")
+    page.wait_for_selector(f"{shown} .badge--absent")
     assert "Marcado: ausente." in page.locator("#flash").inner_text()
     assert row.get_by_role("button", name="Ausente").get_attribute("aria-pressed") == "true"
     no_horizontal_scroll(page, viewport)
@@ -164,8 +173,15 @@ def test_a_phone_shows_one_day_and_walks_day_by_day(browser, live_server, agenda
     assert page.locator(".agenda-day:visible").count() == 1
     close(page)
 
-    page = as_user(browser, live_server, DESKTOP, GOMEZ, "/agenda/")
+    # A tablet sees the whole week, day by day; a desktop, the week's grid of hours.
+    page = as_user(browser, live_server, {"width": 800, "height": 1000}, GOMEZ, "/agenda/")
     assert page.locator(".agenda-day:visible").count() == 7
+    assert not page.locator(".day-strip").is_visible()
+    assert not page.locator(".agenda-grid").is_visible()
+    close(page)
+    page = as_user(browser, live_server, DESKTOP, GOMEZ, "/agenda/")
+    assert page.locator(".agenda-grid").is_visible()
+    assert page.locator(".agenda-day:visible").count() == 0
     assert not page.locator(".day-strip").is_visible()
     close(page)
 

@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import RecordsChangeViews
 from reservations.actions import Actor
-from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Reservation
+from scheduling.admin import ReservationAdmin as BaseReservationAdmin
 
 from . import flow, texts
 from .forms import FORM_FIELDS, MoveForm, minutes_from_hours, session_minutes_for

@@ -232,9 +232,9 @@ def test_a_booking_through_the_page_is_a_handful_of_queries_however_full_the_cal
     client = csrf_client(patient)
     first, logged = _page_queries(lambda: post_booking(client, professional, at(MONDAY, 9)))
     # The session, the user, the professional, lapsed requests, the patient's lock, the hours
-    # and the sessions in the way, the practice's closures that day, the pending limit, the reservation, its event and the task
-    # that expires it if nobody confirms it; then its messages (the patient's and the
-    # professional's) and their task.
+    # and the sessions in the way, the practice's closures that day, the pending limit, the
+    # reservation, its event and the task that expires it if nobody confirms it; then its
+    # messages (the patient's and the professional's) and their task.
     assert len(first) == BOOKING_QUERIES, "\n".join(first)
     _within(logged, 16)
     for week in range(1, 9):

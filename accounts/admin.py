@@ -1,12 +1,9 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.decorators import reauthentication_required
-from allauth.account.forms import ResetPasswordForm
 from allauth.account.models import EmailAddress
-from allauth.core.context import request_context
 from allauth.mfa.admin import AuthenticatorAdmin  # noqa: F401 (registers it, replaced below)
 from allauth.mfa.models import Authenticator
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin
@@ -18,13 +15,14 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils import translation
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import sessions
+from . import invitations, sessions
 from .credentials import may_manage_credentials
-from .models import ProfessionalProfile, User
+from .models import Invitation, ProfessionalProfile, User
 
 # What makes someone staff or superuser, or gives them permissions: changing it asks the one who
 # changes it for their password again (allauth's re-authentication).
@@ -40,13 +38,15 @@ def require_recent_authentication(request):
 
 class UserCreationForm(forms.ModelForm):
     """A patient as the practice registers them: no password. They choose one from the
-    invitation (allauth's set-password link), so staff never know it."""
+    invitation (accounts/invitations.py), so staff never know it."""
 
     send_invitation = forms.BooleanField(
         label=_("Send the invitation"),
         required=False,
         initial=True,
-        help_text=_("Emails them a link to choose their password and log in."),
+        help_text=_(
+            "Emails them a link to choose their password and log in. It works once, for 7 days."
+        ),
     )
 
     class Meta:
@@ -80,19 +80,6 @@ class ProfessionalProfileInline(admin.StackedInline):
     extra = 0
 
 
-def send_invitation(request, user):
-    """allauth's password-reset email, in the user's language: the link to choose a password.
-    Returns whether it was sent (an inactive user gets none)."""
-    # allauth builds the link from the request it keeps in its context (its middleware sets it);
-    # after the commit, that request may be gone, so it is given again.
-    with request_context(request), translation.override(user.language or settings.LANGUAGE_CODE):
-        form = ResetPasswordForm(data={"email": user.email})
-        if not form.is_valid() or not form.users:
-            return False
-        form.save(request)
-    return True
-
-
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserEditForm
@@ -111,12 +98,12 @@ class UserAdmin(BaseUserAdmin):
     )
     ordering = ("email",)
     list_select_related = ("professional_profile",)
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "invitation")
     personal = (
         _("Personal info"),
         {"fields": ("first_name", "last_name", "phone", "time_zone", "language")},
     )
-    dates = (_("Important dates"), {"fields": ("last_login", "date_joined")})
+    dates = (_("Important dates"), {"fields": ("invitation", "last_login", "date_joined")})
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         personal,
@@ -151,6 +138,21 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+    @admin.display(description=_("invitation"))
+    def invitation(self, obj):
+        """The newest invitation's state: whether the link still waits to be used."""
+        last = obj.invitations.first() if obj.pk else None
+        if last is None:
+            return gettext("Never sent")
+        state = last.state(timezone.now())
+        if state == Invitation.State.ACCEPTED:
+            text, at = gettext("Accepted on %(date)s"), last.accepted_at
+        elif state == Invitation.State.EXPIRED:
+            text, at = gettext("Expired on %(date)s, unused"), last.expires_at
+        else:
+            text, at = gettext("Sent, waiting to be used until %(date)s"), last.expires_at
+        return text % {"date": date_format(timezone.localtime(at), "DATETIME_FORMAT")}
 
     @admin.display(boolean=True, description=_("professional"))
     def is_professional(self, obj):
@@ -221,19 +223,30 @@ class UserAdmin(BaseUserAdmin):
             transaction.on_commit(lambda: self._invite(request, obj))
 
     def _invite(self, request, user):
-        if send_invitation(request, user):
-            self.message_user(
-                request,
-                gettext("The invitation was sent to %(email)s.") % {"email": user.email},
-                messages.SUCCESS,
-            )
-        else:
+        replacing = user.invitations.filter(
+            accepted_at__isnull=True, replaced_at__isnull=True
+        ).exists()
+        invitation = invitations.send(user, by=request.user, request=request)
+        if invitation is None:
             self.message_user(
                 request,
                 gettext("No invitation was sent to %(email)s: the user is inactive.")
                 % {"email": user.email},
                 messages.WARNING,
             )
+            return
+        values = {
+            "user": str(user),
+            "date": date_format(timezone.localtime(invitation.expires_at), "DATETIME_FORMAT"),
+        }
+        if replacing:
+            text = gettext(
+                "A new invitation was sent to %(user)s; its link works until %(date)s. The "
+                "link sent before no longer works."
+            )
+        else:
+            text = gettext("The invitation was sent to %(user)s; its link works until %(date)s.")
+        self.message_user(request, text % values, messages.SUCCESS)
 
     def get_urls(self):
         return [
@@ -251,7 +264,7 @@ class UserAdmin(BaseUserAdmin):
         ]
 
     def invite_view(self, request, object_id):
-        """POST: email the user the link to choose a password (again, if it got lost)."""
+        """POST: email the user a new link to choose a password (the earlier one stops working)."""
         if not self.has_change_permission(request):
             raise PermissionDenied
         if request.method != "POST":

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import SetPasswordForm
 from django.forms.utils import flatatt
 from django.utils import timezone, translation
 from django.utils.html import escape, format_html
@@ -186,3 +187,14 @@ class PreferencesForm(forms.ModelForm):
 
     def clean_language(self):
         return self.cleaned_data["language"] or self.instance.language
+
+
+class InvitationPasswordForm(SetPasswordForm):
+    """Django's, for a first password: no "new" in its labels (there is no old one), and our
+    voseo where Django's Spanish says "introduzca"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = _("Password")
+        self.fields["new_password2"].label = _("Password (again)")
+        self.fields["new_password2"].help_text = _("Type the same password again, to check it.")

@@ -1,7 +1,7 @@
 import functools
 import uuid
 import zoneinfo
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -366,3 +366,66 @@ class ProfileChange(models.Model):
 
     def __str__(self):
         return f"{self.profile} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+
+class Invitation(models.Model):
+    """An invitation to choose a password (accounts/invitations.py): who was invited, by whom,
+    when, and whether they took it. The link names the row; it opens the account for
+    `Invitation.MAX_AGE`, once, and only while it is the person's newest invitation (sending it
+    again makes a new link and retires the old one)."""
+
+    MAX_AGE = timedelta(days=7)
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACCEPTED = "accepted", _("accepted")
+        EXPIRED = "expired", _("expired")
+        REPLACED = "replaced", _("replaced by a newer one")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("user")
+    )
+    invited_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    # The address it went to: a link for an address changed since opens nothing.
+    email = models.EmailField(_("sent to"))
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    # Set when a newer invitation is sent: the older link stops working at once.
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.email} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def expires_at(self):
+        return self.created_at + self.MAX_AGE
+
+    def state(self, now):
+        if self.accepted_at:
+            return self.State.ACCEPTED
+        if self.replaced_at:
+            return self.State.REPLACED
+        if now >= self.expires_at:
+            return self.State.EXPIRED
+        return self.State.PENDING
+
+    def opens_for(self, user, now):
+        """Whether the link still sets `user`'s password: pending, still their address, and the
+        account active."""
+        return (
+            self.state(now) == self.State.PENDING
+            and user.is_active
+            and user.email.lower() == self.email.lower()
+        )

@@ -196,8 +196,10 @@ def agenda(request):
     week = Week(parse_day(request.GET.get("date"), today), today)
     start, end = week.bounds(zone)
     mine = Reservation.objects.filter(professional=request.user).select_related("client")
+    # With the session each request to move one would replace (Reservation.replaces).
+    requests = mine.filter(status=Status.PENDING, start_time__gt=now)
     pending = list(
-        mine.filter(status=Status.PENDING, start_time__gt=now).order_by("created_at", "id")[
+        requests.select_related("rescheduled_from").order_by("created_at", "id")[
             : PENDING_LIMIT + 1
         ]
     )

@@ -530,10 +530,14 @@ def create_reservation(request, payload: BookingIn):
     description=(
         "The patient moves their session to a free slot of the same professional, in one "
         "transaction: the new reservation is created (PENDING or CONFIRMED, as when booking) "
-        "and the old one is cancelled with reason `rescheduled`. 200 with the new reservation. "
-        "409 with `code` when the cancel rule refuses (`notice`, `in_progress`, `past`, "
-        "`already_cancelled`: nothing changes) or the time cannot be booked (`unavailable`, "
-        "`modality`, `limit`). 404 for someone else's reservation."
+        "and the old one is cancelled with reason `rescheduled`. When the professional approves "
+        "bookings and the session is CONFIRMED, the move is a request instead: the new "
+        "reservation is PENDING and the old one stays CONFIRMED until the professional accepts "
+        "(then it is cancelled with reason `rescheduled`); declined or lapsed, the old one "
+        "stands. 200 with the new reservation. 409 with `code` when the cancel rule refuses "
+        "(`notice`, `in_progress`, `past`, `already_cancelled`: nothing changes), a request to "
+        "move it already waits (`move_waiting`), or the time cannot be booked (`unavailable`, "
+        "`modality`). 404 for someone else's reservation."
     ),
     tags=["booking"],
 )
@@ -554,8 +558,8 @@ def reschedule_reservation(request, id: UUID, payload: RescheduleIn):
     if not isinstance(result, Reservation):
         raise Refused(result)
     new = Reservation.objects.with_people().get(pk=result.pk)
-    return {
-        "status": 200,
-        "data": _reservation_out(new, now),
-        "message": f"CAMBIASTE EL HORARIO DE LA RESERVA CON EL ID: {id}; LA NUEVA ES {new.pk}",
-    }
+    if new.replaces is not None:  # a request: the old one stands meanwhile
+        message = f"PEDISTE CAMBIAR EL HORARIO DE LA RESERVA CON EL ID: {id}; LA NUEVA ES {new.pk}"
+    else:
+        message = f"CAMBIASTE EL HORARIO DE LA RESERVA CON EL ID: {id}; LA NUEVA ES {new.pk}"
+    return {"status": 200, "data": _reservation_out(new, now), "message": message}

@@ -37,7 +37,7 @@ def delete_sessions(users):
     # A move leaves a chain: the new session points at the one it replaced (rescheduled_from),
     # which Django will not delete while it is pointed at. So the sessions nothing points at go
     # first: those never moved and the last of each chain, then the one before, and so on.
-    while sessions.filter(rescheduled_to__isnull=True).delete()[0]:
+    while sessions.filter(moves__isnull=True).delete()[0]:
         pass
     # Empty now, unless something outside the demo points at one of them: then this raises
     # ProtectedError, naming it, and the transaction leaves everything as it was.

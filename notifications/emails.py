@@ -32,6 +32,15 @@ PROFESSIONAL_KINDS = (
     Kind.PATIENT_RESCHEDULED,
 )
 
+# A move's events that tell of the session it replaces: asked (or made), accepted, turned
+# down, lapsed.
+MOVE_EVENTS = (
+    ReservationEvent.Action.CREATED,
+    ReservationEvent.Action.CONFIRMED,
+    ReservationEvent.Action.DECLINED,
+    ReservationEvent.Action.EXPIRED,
+)
+
 # Kinds whose message is about a session the patient should have on their calendar.
 NO_CALENDAR = (Kind.ACCOUNT, Kind.DAILY_SUMMARY)
 
@@ -104,6 +113,10 @@ class Told:
     event: object = None
     old_start: datetime = None
     old_end: datetime = None
+    # A patient's move: the session it replaces, and whether this message is about a request to
+    # move it (asked, or turned down, or lapsed) while that session stands.
+    old: object = None
+    stands: bool = False
 
 
 def told(row):
@@ -141,9 +154,13 @@ def told(row):
                 item.old_end, item.end = map(datetime.fromisoformat, ends)
             else:
                 item.old_end, item.end = item.old_start + r.duration, item.start + r.duration
-        elif r.rescheduled_from_id and event.action == ReservationEvent.Action.CREATED:
-            old = r.rescheduled_from  # the patient moved it: the session it replaced
-            item.old_start, item.old_end = old.start_time, old.end_time
+        elif r.rescheduled_from_id and event.action in MOVE_EVENTS:
+            old = r.rescheduled_from  # the patient moved it: the session it replaces
+            item.old, item.old_start, item.old_end = old, old.start_time, old.end_time
+            if event.action == ReservationEvent.Action.CREATED:
+                item.stands = bool(event.changes.get("request"))
+            elif event.action != ReservationEvent.Action.CONFIRMED:
+                item.stands = old.status == Status.CONFIRMED
         found.append(item)
     return found
 
@@ -162,13 +179,12 @@ def _calendars(row, user, sessions):
         events.append(event)
     method = "CANCEL" if cancelled else "REQUEST"
     found = [("turno.ics", method, ics.calendar_for(events, method))]
-    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED):
+    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED, Kind.CONFIRMED):
         gone = []
         for item in sessions:
-            old = item.reservation.rescheduled_from if item.event is not None else None
-            if old is not None and item.event.action == ReservationEvent.Action.CREATED:
+            if item.old is not None and not item.stands:
                 # The session it replaced leaves the calendar (another UID: another reservation).
-                event = ics.event_for(old, viewer=user)
+                event = ics.event_for(item.old, viewer=user)
                 event["STATUS"] = "CANCELLED"
                 gone.append(event)
         if gone:
@@ -255,6 +271,8 @@ def _context(row, sessions):
             "patient": r.client.name,
             "when": when(first.start, first.end),
             "old_when": when(first.old_start, first.old_end) if first.old_start else "",
+            "old_day": _day(first.old_start) if first.old_start else "",
+            "stands": first.stands,
             "sessions": [
                 {
                     "when": when(s.start, s.end),
@@ -274,6 +292,12 @@ def _context(row, sessions):
         }
     )
     return context
+
+
+def _day(start):
+    """'el martes 15': the day of a session, for a subject."""
+    local = timezone.localtime(start)
+    return long_date(local.date(), with_year=local.year != timezone.localtime().year)
 
 
 def _name(user):

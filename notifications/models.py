@@ -44,6 +44,8 @@ LEASE = timedelta(minutes=10)
 class Kind(models.TextChoices):
     # To the patient (each about one session or several: a weekly series is one message).
     BOOKED = "booked", _("Session booked")
+    # The practice (reception, the professional) booked it for the patient: "we booked".
+    BOOKED_FOR_YOU = "booked_for_you", _("Session booked by the practice")
     CONFIRMED = "confirmed", _("Session confirmed")
     DECLINED = "declined", _("Request declined")
     CANCELLED = "cancelled", _("Session cancelled by the practice")

@@ -31,6 +31,7 @@ CANCEL_KINDS = (
 # What each kind of message tells, among an action's events: the sessions it lists.
 EVENTS_OF_KIND = {
     Kind.BOOKED: (Event.CREATED,),
+    Kind.BOOKED_FOR_YOU: (Event.CREATED,),
     Kind.NEW_REQUEST: (Event.CREATED,),
     Kind.NEW_BOOKING: (Event.CREATED,),
     Kind.CONFIRMED: (Event.CONFIRMED,),
@@ -98,7 +99,10 @@ def _news(action, now):
             tell(Kind.PATIENT_RESCHEDULED, of(Event.CREATED), to="professional")
     elif kind in (ActionKind.BOOK, ActionKind.SERIES_CREATE):
         created = of(Event.CREATED)
-        tell(Kind.BOOKED, created)
+        # A session the practice booked for the patient is told as such ("we booked a session
+        # for you"), not as the patient's own request.
+        for_you = kind == ActionKind.BOOK and by.is_practice
+        tell(Kind.BOOKED_FOR_YOU if for_you else Kind.BOOKED, created)
         tell(
             Kind.NEW_REQUEST, [e for e in created if e.to_status == Status.PENDING], "professional"
         )

@@ -42,7 +42,7 @@ from privacy import export as privacy_export
 from privacy import responses as privacy_responses
 from privacy.models import BUSINESS_DAYS_TO_ACT, DeletionRequest
 from reservations.actions import Actor, Channel
-from reservations.models import Modality, Reservation, Status, professionals_of
+from reservations.models import Modality, Reservation, Status, link_moves, professionals_of
 from reservations.texts import long_date, turn_day
 from scheduling import booking
 from scheduling.closures import absent_days, closed_days
@@ -87,6 +87,7 @@ def _get_reservation_for_client(request, pk):
     try:
         return (
             Reservation.objects.with_people()
+            .with_waiting_moves()
             .select_related("occurrence__series")
             .get(pk=pk, client=request.user)
         )
@@ -134,7 +135,7 @@ def _upcoming(patient, now):
             : UPCOMING_LIMIT + 1
         ]
     )
-    return rows[:UPCOMING_LIMIT], len(rows) > UPCOMING_LIMIT
+    return link_moves(rows[:UPCOMING_LIMIT]), len(rows) > UPCOMING_LIMIT
 
 
 # Pages with a patient's sessions are health data: never stored by a browser or a proxy.
@@ -248,7 +249,7 @@ def _week_context(request, professional, now, *, week=None, moving=None):
     free slot."""
     zone = timezone.get_current_timezone()
     today = timezone.localtime(now).date()
-    exclude = moving.pk if moving is not None else None
+    exclude = booking.moving_exclude(moving)
     patient = request.user
     asked = parse_day(request.GET.get("week"), None) if week is None else week
     if asked is None and moving is not None:
@@ -288,10 +289,13 @@ def _week_context(request, professional, now, *, week=None, moving=None):
     if moving is not None:
         # The session's own time is free of everything but itself: no move to offer there.
         slots = [slot for slot in slots if slot.start != moving.start_time]
+    # What refuses her whatever time she picks is said before she picks: the times are shown,
+    # but not as links.
+    blocked = booking.booking_refusal(patient, professional, now) if moving is None else None
     # Each free slot with the link that picks it.
     by_day = {}
     for slot in slots:
-        link = f"{confirm_url}?start={_slot_param(slot.start)}"
+        link = None if blocked else f"{confirm_url}?start={_slot_param(slot.start)}"
         by_day.setdefault(timezone.localtime(slot.start).date(), []).append((slot, link))
     # Days the practice is closed or the professional away are shaded, with why when it is the
     # practice's (a holiday, a closure): an absence's reason is the professional's own.
@@ -322,6 +326,8 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         "now": now,
         "professional": professional,
         "moving": moving,
+        "blocked": blocked,
+        "move_request": moving is not None and booking.is_move_request(moving),
         "week": week,
         "week_label": long_date(week, with_year=week.year != today.year),
         "days": days,
@@ -399,15 +405,13 @@ def _moved_message(reservation):
 def _confirm_page(request, professional, now, moving=None):
     start = _parse_start(request.GET.get("start"))
     slot = start and slot_at(
-        professional,
-        start,
-        now=now,
-        patient=request.user,
-        exclude=moving.pk if moving is not None else None,
+        professional, start, now=now, patient=request.user, exclude=booking.moving_exclude(moving)
     )
-    if not slot:
+    blocked = booking.booking_refusal(request.user, professional, now) if moving is None else None
+    if not slot or blocked:
         ctx = _week_context(request, professional, now, moving=moving)
-        ctx["refusal"] = booking.unavailable()
+        if not blocked:
+            ctx["refusal"] = booking.unavailable()
         return render(request, "portal/book_week.html", ctx)
     preview = Reservation(professional=professional, start_time=slot.start, end_time=slot.end)
     chosen = moving.session_modality if moving is not None else None
@@ -423,6 +427,7 @@ def _confirm_page(request, professional, now, moving=None):
         "preview": preview,
         "chosen": chosen if chosen in slot.modalities else slot.modalities[0],
         "needs_approval": booking.needs_approval(professional),
+        "move_request": moving is not None and booking.is_move_request(moving),
         "action": (
             reverse("reschedule", args=[moving.pk])
             if moving is not None

@@ -64,6 +64,8 @@ class ReasonCode(models.TextChoices):
     RESCHEDULED = "rescheduled", _("Moved to another time")
     # A pending request nobody confirmed in time.
     EXPIRED = "expired", _("Nobody confirmed it in time")
+    # A request to move a session, withdrawn because that session was cancelled meanwhile.
+    MOVE_WITHDRAWN = "move_withdrawn", _("The session it would move was cancelled")
 
 
 # A virtual session's link is offered from this long before its start until its end.
@@ -147,6 +149,23 @@ def professionals_of(rows):
     return rows
 
 
+def link_moves(rows):
+    """Tells each of `rows` (a list of sessions ahead, all of one patient) its move request and
+    the session a request would replace, from the list itself: no query per row. A request
+    whose session is not in the list loads it when asked (Reservation.replaces)."""
+    by_pk = {r.pk: r for r in rows}
+    for r in rows:
+        if r.status == Status.CONFIRMED:
+            r.move_request = None
+    for r in rows:
+        old = by_pk.get(r.rescheduled_from_id)
+        if old is not None:
+            r.rescheduled_from = old
+            if r.status == Status.PENDING and old.status == Status.CONFIRMED:
+                old.move_request = r
+    return rows
+
+
 class ReservationQuerySet(models.QuerySet):
     def with_people(self):
         """The professional and their profile joined: for one reservation."""
@@ -182,6 +201,12 @@ class ReservationQuerySet(models.QuerySet):
             .with_declined()
             .order_by("-start_time", "-id")
         )
+
+    def with_waiting_moves(self):
+        """Each row's `has_waiting_move`: whether a request to move it waits, in the same query
+        (a cancel then knows there is none to withdraw without asking again)."""
+        waiting = Reservation.objects.filter(rescheduled_from=OuterRef("pk"), status=Status.PENDING)
+        return self.annotate(has_waiting_move=Exists(waiting))
 
     def with_declined(self):
         """Each row's Reservation.declined, in the same query."""
@@ -249,14 +274,17 @@ class Reservation(models.Model):
     # A pending request holds its time until then; nobody having confirmed it, it lapses
     # (Reservation.expire). None: it waits as long as it takes.
     expires_at = models.DateTimeField(_("request expires at"), null=True, blank=True)
-    # The session this one replaced when the patient rescheduled (that one is cancelled with
-    # ReasonCode.RESCHEDULED in the same transaction).
-    rescheduled_from = models.OneToOneField(
+    # The session this one replaces: its patient moved it here. When the professional approves
+    # bookings and that session was confirmed, this one is a request to move it (PENDING), and
+    # that session stands until the request is accepted (then it is cancelled with
+    # ReasonCode.RESCHEDULED in the same transaction); else it was cancelled when this one was
+    # booked. A session may have had several requests turned down, but one live move at most.
+    rescheduled_from = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="rescheduled_to",
+        related_name="moves",
         verbose_name=_("rescheduled from"),
     )
 
@@ -269,6 +297,12 @@ class Reservation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_time__gt=F("start_time")), name="reservation_end_after_start"
+            ),
+            # Two requests to move one session at once (two tabs) cannot both wait.
+            models.UniqueConstraint(
+                fields=["rescheduled_from"],
+                condition=~Q(status=Status.CANCELLED),
+                name="reservation_one_live_move",
             ),
         ]
         indexes = [
@@ -339,13 +373,29 @@ class Reservation(models.Model):
 
         return write() if within is not None else retrying_deadlocks(write)
 
-    @property
+    @cached_property
     def moved_to(self):
-        """The session this one was rescheduled to, or None."""
-        try:
-            return self.rescheduled_to
-        except Reservation.DoesNotExist:
+        """The session this one was moved to (it is cancelled as rescheduled), or None."""
+        if not self.moved_away:
             return None
+        return self.moves.order_by("-created_at", "-pk").first()
+
+    @cached_property
+    def move_request(self):
+        """The request waiting to move this session, which stands until it is accepted, or
+        None. Lists find it among their rows (link_moves)."""
+        if self.status != Status.CONFIRMED or not getattr(self, "has_waiting_move", True):
+            return None
+        return self.moves.filter(status=Status.PENDING).first()
+
+    @property
+    def replaces(self):
+        """The session this pending request would move, while that one stands (a request to
+        move it, accepted or turned down by the professional), else None."""
+        if self.status != Status.PENDING or not self.rescheduled_from_id:
+            return None
+        old = self.rescheduled_from
+        return old if old.status == Status.CONFIRMED else None
 
     @property
     def duration(self):
@@ -545,9 +595,12 @@ class Reservation(models.Model):
             rows = rows.filter(start_time__gte=now + self.notice_period)
         action = ActionKind.CANCEL
         with recording(action, by=by, at=now, reason=reason, within=within) as recorded:
-            done = self._write_cancel(
+            was_confirmed = self.status == Status.CONFIRMED
+            done = self.write_cancel(
                 rows, recorded, ReservationEvent.Action.CANCELLED, reason, late, now
             )
+            if done and was_confirmed and getattr(self, "has_waiting_move", True):
+                self._withdraw_moves(recorded, now)
         if done:
             return None
         self.refresh_from_db(
@@ -557,9 +610,11 @@ class Reservation(models.Model):
             "already_cancelled", _("Already cancelled")
         )
 
-    def _write_cancel(self, rows, action, event_action, reason, late, now):
+    def write_cancel(self, rows, action, event_action, reason, late, now):
         """The cancel itself: `rows` (this reservation, narrowed to the state the rule allows)
-        updated to CANCELLED, and its event logged. False when the row had changed meanwhile."""
+        updated to CANCELLED, and its event logged into `action`. False when the row had changed
+        meanwhile. For this model's rules only (cancel, decline, expire, a move carried out or
+        withdrawn), which have checked who may."""
         old_status = self.status
         by = action.by.user
         updated = rows.update(
@@ -588,6 +643,22 @@ class Reservation(models.Model):
         self.declined = event_action == ReservationEvent.Action.DECLINED
         return True
 
+    def _withdraw_moves(self, action, now):
+        """This confirmed session was just cancelled: a request to move it has nothing left to
+        move, and goes with it (in the same action, so its patient hears of both at once)."""
+        for request in Reservation.objects.filter(rescheduled_from=self, status=Status.PENDING):
+            rows = Reservation.objects.filter(pk=request.pk, status=Status.PENDING)
+            code = ReasonCode.MOVE_WITHDRAWN
+            request.write_cancel(rows, action, ReservationEvent.Action.CANCELLED, code, "", now)
+
+    def _carry_out_move(self, action, now):
+        """This request to move a session was just accepted: that session is cancelled as
+        rescheduled (never as late: its patient asked in time), in the same action."""
+        rows = Reservation.objects.filter(pk=self.rescheduled_from_id, status=Status.CONFIRMED)
+        old = self.rescheduled_from
+        code = ReasonCode.RESCHEDULED
+        old.write_cancel(rows, action, ReservationEvent.Action.CANCELLED, code, "", now)
+
     def decline(self, *, by, reason, now=None):
         """The practice turns down a PENDING request: cancelled, with the reason the patient
         reads (turning down a request is never a late cancellation). Returns None, or a Refusal
@@ -601,7 +672,7 @@ class Reservation(models.Model):
             return refusal
         rows = Reservation.objects.filter(pk=self.pk, status=Status.PENDING)
         with recording(ActionKind.DECLINE, by=by, at=now, reason=reason) as action:
-            done = self._write_cancel(
+            done = self.write_cancel(
                 rows, action, ReservationEvent.Action.DECLINED, reason, "", now
             )
         if done:
@@ -660,7 +731,7 @@ class Reservation(models.Model):
         code = ReasonCode.EXPIRED
         rows = Reservation.objects.overdue(now).filter(pk=self.pk)
         with recording(ActionKind.EXPIRE, by=Actor.system(), at=now, reason=code) as action:
-            return self._write_cancel(rows, action, ReservationEvent.Action.EXPIRED, code, "", now)
+            return self.write_cancel(rows, action, ReservationEvent.Action.EXPIRED, code, "", now)
 
     @classmethod
     def expire_overdue(cls, now, *conditions, **filters):
@@ -670,8 +741,9 @@ class Reservation(models.Model):
         return sum(r.expire(now) for r in cls.objects.overdue(now).filter(*conditions, **filters))
 
     def confirm(self, *, by, now=None, within=None):
-        """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed.
-        Returns True when this call confirmed it."""
+        """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed;
+        a request to move a session carries the move out (the old one cancelled as rescheduled),
+        in one transaction. Returns True when this call confirmed it."""
         now = now or timezone.now()
         with recording(ActionKind.CONFIRM, by=by, at=now, within=within) as action:
             updated = (
@@ -688,6 +760,8 @@ class Reservation(models.Model):
                         to_status=Status.CONFIRMED,
                     )
                 )
+                if self.rescheduled_from_id:
+                    self._carry_out_move(action, now)
         if updated:
             self.status, self.expires_at = Status.CONFIRMED, None
         else:

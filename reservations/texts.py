@@ -118,3 +118,40 @@ def turn_when(reservation, now, zone=None):
         "end": turn_time(reservation.end_time),
         "minutes": reservation.duration_minutes,
     }
+
+
+def _moment(value, now):
+    """'martes 15 de diciembre, 18:00', in the active zone; the year when not this year's."""
+    local = timezone.localtime(value)
+    today = timezone.localtime(now).date()
+    day = long_date(local.date(), with_year=local.year != today.year)
+    # Translators: a day and a time, e.g. "martes 15 de diciembre, 18:00".
+    return _("%(day)s, %(time)s") % {"day": day, "time": turn_time(value)}
+
+
+def move_asked(request, now):
+    """What a request to move a session asks, to its professional: 'Quiere pasar el martes 15 de
+    diciembre, 18:00 al miércoles 16 de diciembre, 10:00'."""
+    old = request.rescheduled_from
+    # Translators: a patient asks to move their session: "Quiere pasar el … al …".
+    return _("Wants to move %(old)s to %(new)s") % {
+        "old": _moment(old.start_time, now),
+        "new": _moment(request.start_time, now),
+    }
+
+
+def move_waiting(request, now):
+    """The same, to its patient: 'Pediste pasar este turno al miércoles 16 de diciembre, 10:00:
+    sigue en pie hasta que tu profesional lo acepte'."""
+    return _(
+        "You asked to move it to %(new)s. It stands until your professional accepts the new time."
+    ) % {"new": _moment(request.start_time, now)}
+
+
+def move_replaces(request, now):
+    """On the request itself, to its patient."""
+    old = request.rescheduled_from
+    return _(
+        "A request to move your session of %(old)s here. That session stands until your "
+        "professional accepts this time."
+    ) % {"old": _moment(old.start_time, now)}

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from accounts.views import end_session, set_language
+from accounts.views import end_session, invitation, set_language, welcome
 
 from . import views
 
@@ -29,6 +29,9 @@ urlpatterns = [
     # Ending one of your sessions (allauth.usersessions' own page, /accounts/sessions/, ends all
     # the others at once).
     path("accounts/sessions/<int:pk>/end/", end_session, name="usersessions_end"),
+    # An invitation's link (accounts/invitations.py) and the page after it.
+    path("accounts/invitation/<str:key>/", invitation, name="account_invitation"),
+    path("accounts/welcome/", welcome, name="account_welcome"),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     # Django's set_language, which also saves a logged-in person's choice (accounts/views.py).

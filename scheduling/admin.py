@@ -1,13 +1,15 @@
 """Hours, absences and the practice's closures in the admin. An absence over booked sessions
 lists them first and cancels or keeps them as the person decides (scheduling/absences.py), from
 its own form and from reception's "Cancel a professional's sessions", which records the days as
-the professional's absence so nobody books them again."""
+the professional's absence so nobody books them again. Reception also books a session in one
+step here (the reservation's add page)."""
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -19,12 +21,19 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin import require_recent_authentication
 from accounts.models import User
 from reservations.actions import Actor
-from reservations.admin import CancelForm, ProfessionalFilter, professionals, when_text
+from reservations.admin import (
+    CancelForm,
+    ProfessionalFilter,
+    overlap_message,
+    professionals,
+    when_text,
+)
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
-from reservations.models import Lateness, Reservation
+from reservations.models import Lateness, Refusal, Reservation
 
 from .absences import Decision, SessionsInside, save_absence, sessions_inside
-from .forms import AbsenceForm
+from .booking import book_for_patient
+from .forms import AbsenceForm, StaffBookingForm
 from .models import (
     Closure,
     ScheduleChange,
@@ -211,12 +220,18 @@ class RangeCancelForm(CancelForm):
         )
 
 
+# Reception books a session in one step: the reservation's add page, and cancels a
+# professional's days (the page above). Here rather than in reservations/admin.py, because the
+# booking's rules (free slots, hours) and absences build on the core. The change page stays the
+# core's.
+
 admin.site.unregister(Reservation)
 
 
 @admin.register(Reservation)
 class ReservationAdmin(BaseReservationAdmin):
-    """Reservations, with reception's page for a professional's days away."""
+    """Reservations, with reception's one-step booking and its page for a professional's
+    days away."""
 
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -297,3 +312,76 @@ class ReservationAdmin(BaseReservationAdmin):
             ) % {"n": late}
         message += " " + gettext("The days are recorded as the professional's absence.")
         self.message_user(request, message, messages.SUCCESS)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        # "Show free times" sends the form, which comes back with what it held and the free
+        # times, unchecked; a GET may name them too (?professional=…&day=…).
+        booking = request.method == "POST" and "_slots" not in request.POST
+        if booking:
+            form = StaffBookingForm(request.POST, now=now)
+        else:
+            held = request.POST if request.method == "POST" else request.GET
+            form = StaffBookingForm(initial={"day": timezone.localdate(), **held.dict()}, now=now)
+        # The patients are many: picked by typing, as on the change page.
+        client = form.fields["client"]
+        client.widget = AutocompleteSelect(Reservation._meta.get_field("client"), self.admin_site)
+        client.widget.choices = client.choices
+        if booking and form.is_valid():
+            data = form.cleaned_data
+            result = book_for_patient(
+                data["client"],
+                data["professional"],
+                data["start_time"],
+                data["end_time"],
+                data["session_modality"] or None,
+                by=Actor.staff(request.user),
+                now=now,
+                status=data["status"],
+                override=data["override"],
+            )
+            if not isinstance(result, Refusal):
+                self.message_user(
+                    request,
+                    gettext("The session was booked: %(patient)s with %(professional)s.")
+                    % {
+                        "patient": result.client.name,
+                        "professional": result.professional.display_name,
+                    },
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:reservations_reservation_change", args=[result.pk])
+                )
+            form.add_error(None, self._refusal_text(result, data))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Book a session for a patient"),
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            "add": True,
+        }
+        return TemplateResponse(request, "admin/reservations/reservation/add_form.html", context)
+
+    @staticmethod
+    def _refusal_text(refusal, data):
+        """What reception reads: for an overlap, which session is in the way, with its link."""
+        if refusal.code == "overlap":
+            clash = (
+                Reservation(
+                    client=data["client"],
+                    professional=data["professional"],
+                    start_time=data["start_time"],
+                    end_time=data["end_time"],
+                )
+                .overlapping()
+                .select_related("client", "professional__professional_profile")
+                .order_by("start_time")
+                .first()
+            )
+            if clash is not None:
+                return overlap_message(clash)
+        return refusal.message

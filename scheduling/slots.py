@@ -109,12 +109,15 @@ def _busy(professional, patient, lo, hi, now, exclude):
     return list(sessions.union(time_off, all=True))
 
 
-def free_slots(professional, start_date, end_date, *, now, patient=None, zone=None, exclude=None):
+def free_slots(
+    professional, start_date, end_date, *, now, patient=None, zone=None, exclude=None, lead=True
+):
     """The slots offered from `start_date` to `end_date` (both included, days in `zone`, by
     default the professional's), earliest first.
 
     `patient`: their own sessions block too. `exclude`: the id of a session to leave out (the one
-    being moved, whose time its patient may take again).
+    being moved, whose time its patient may take again). `lead` False: the practice books, and
+    the patients' lead time does not apply (nothing before `now` is offered all the same).
     """
     hours = list(WorkingHours.objects.filter(professional=professional))
     if not hours or end_date < start_date:
@@ -123,7 +126,7 @@ def free_slots(professional, start_date, end_date, *, now, patient=None, zone=No
     zone = zone or own_zone
     # Nothing is offered before the shortest lead time nor after the longest horizon: the days
     # asked for are cut to those first (a client may ask for the year 9999).
-    earliest = now + timedelta(hours=min(h.min_lead_hours for h in hours))
+    earliest = now + timedelta(hours=min(h.min_lead_hours for h in hours) if lead else 0)
     latest = now + timedelta(weeks=max(h.horizon_weeks for h in hours))
     start_date = max(start_date, earliest.astimezone(zone).date())
     end_date = min(end_date, latest.astimezone(zone).date())
@@ -149,11 +152,11 @@ def free_slots(professional, start_date, end_date, *, now, patient=None, zone=No
     closed = closed_days(professional, day, last_day)
     while day <= last_day:
         for h in () if day in closed else by_weekday.get(day.weekday(), ()):
-            lead = now + timedelta(hours=h.min_lead_hours)
+            first = now + timedelta(hours=h.min_lead_hours if lead else 0)
             horizon = now + timedelta(weeks=h.horizon_weeks)
             gap = timedelta(minutes=h.buffer_minutes)
             for start, end in _grid(h, day, own_zone):
-                if not (lo <= start < hi and start >= lead and start < horizon):
+                if not (lo <= start < hi and start >= first and start < horizon):
                     continue
                 if _blocked(start, end, gap, busy):
                     continue
@@ -193,7 +196,7 @@ def _blocked(start, end, gap, busy):
     return False
 
 
-def slot_at(professional, start_time, *, now, patient=None, exclude=None):
+def slot_at(professional, start_time, *, now, patient=None, exclude=None, lead=True):
     """The slot that starts exactly at `start_time`, or None when none is offered then."""
     zone = _zone(professional)
     # No slot lies before now or past the longest horizon: a time far from them (a client may
@@ -202,7 +205,7 @@ def slot_at(professional, start_time, *, now, patient=None, exclude=None):
         return None
     day = start_time.astimezone(zone).date()
     for slot in free_slots(
-        professional, day, day, now=now, patient=patient, zone=zone, exclude=exclude
+        professional, day, day, now=now, patient=patient, zone=zone, exclude=exclude, lead=lead
     ):
         if slot.start == start_time:
             return slot

@@ -332,6 +332,7 @@ def _occurrence_label(occurrence):
 
 
 # A session's page says which series it belongs to, with the same two actions.
+# (Its base is scheduling.admin's, which has the add page.)
 
 admin.site.unregister(Reservation)
 

@@ -106,6 +106,7 @@ def test_every_page_passes_axe(browser, live_server, other_patient, sessions_of_
         "/accounts/password/reset/",
         "/accounts/signup/",
         "/accounts/password/reset/key/1-bad-key/",
+        "/accounts/invitation/1:bad-key/",
     ):
         page.goto(url + path)
         audit.check(path)

@@ -40,6 +40,9 @@ MATRIX = [
     ("GET", "/accounts/login/", {"anonymous": 200, "*": 302}),
     ("GET", "/accounts/password/change/", {"anonymous": 302, "*": 200}),
     ("GET", "/accounts/password/reset/", {"*": 200}),
+    # An invitation's link that opens nothing is one page for everyone (tests/test_invitations.py).
+    ("GET", "/accounts/invitation/1:made-up/", {"*": 410}),
+    ("GET", "/accounts/welcome/", {"anonymous": 302, "*": 200}),
     ("GET", "/healthz", {"*": 200}),
     ("GET", "/livez", {"*": 200}),
     (

@@ -138,7 +138,9 @@ def test_the_change_page_shows_the_event_log(admin_client, booked, staff):
     assert "Confirmado" in r.content.decode()
 
 
-def test_staff_can_book_with_autocomplete_pickers(admin_client, patient, professional, staff):
+def test_staff_can_book_with_autocomplete_pickers(
+    admin_client, patient, professional, staff, frozen_now
+):
     r = admin_client.get(f"{CHANGELIST}add/")
     assert r.status_code == 200
     assert "admin-autocomplete" in r.content.decode()
@@ -158,14 +160,12 @@ def test_staff_can_book_with_autocomplete_pickers(admin_client, patient, profess
         {
             "client": patient.pk,
             "professional": professional.pk,
-            "start_time_0": "2026-12-01",
-            "start_time_1": "10:00",
-            "end_time_0": "2026-12-01",
-            "end_time_1": "10:45",
+            "day": "2026-12-01",
+            "start": "10:00",
+            "minutes": "45",
             "session_modality": "Presencial",
             "status": "PENDING",
-            "events-TOTAL_FORMS": "0",
-            "events-INITIAL_FORMS": "0",
+            "override": "on",  # this professional has no working hours
         },
     )
     assert r.status_code == 302, r.content.decode()[:2000]

@@ -234,15 +234,32 @@ def move(client, r, body):
     )
 
 
-def test_reschedule_answers_200_with_the_new_reservation(api, session):
+def test_reschedule_answers_200_with_the_new_reservation(api, professional, session):
+    ProfessionalProfile.objects.filter(user=professional).update(requires_approval=False)
     r = move(api, session, {"start_time": "2026-03-16T10:00:00-03:00"})
     assert r.status_code == 200, r.content
     new = Reservation.objects.get(rescheduled_from=session)
     data = r.json()["data"]
     assert data["id"] == str(new.pk)
-    assert data["status"] == "PENDING" and data["session_modality"] == "Presencial"
+    assert data["status"] == "CONFIRMED" and data["session_modality"] == "Presencial"
+    assert r.json()["message"].startswith("CAMBIASTE EL HORARIO")
     session.refresh_from_db()
     assert session.status == "CANCELLED" and session.cancellation_reason == "rescheduled"
+
+
+def test_reschedule_needing_approval_is_a_request_and_the_session_stands(api, session):
+    r = move(api, session, {"start_time": "2026-03-16T10:00:00-03:00"})
+    assert r.status_code == 200, r.content
+    new = Reservation.objects.get(rescheduled_from=session)
+    data = r.json()["data"]
+    assert data["id"] == str(new.pk) and data["status"] == "PENDING"
+    assert r.json()["message"].startswith("PEDISTE CAMBIAR EL HORARIO")
+    session.refresh_from_db()
+    assert session.status == "CONFIRMED" and session.cancellation_reason == ""
+    # One request to move it at a time.
+    again = move(api, session, {"start_time": "2026-03-16T11:00:00-03:00"})
+    assert again.status_code == 409 and again.json()["code"] == "move_waiting"
+    assert Reservation.objects.count() == 2
 
 
 def test_reschedule_may_change_the_modality(api, session):

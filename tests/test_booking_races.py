@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import ProfessionalProfile
 from reservations.models import Reservation
 from scheduling.models import WorkingHours
 from scheduling.slots import free_slots
@@ -87,10 +88,14 @@ def test_ten_api_bookings_of_one_slot_give_one_201(professional, slots):
     assert Reservation.objects.count() == 1
 
 
+@pytest.mark.parametrize("approval", [False, True], ids=["instant", "request"])
 @pytest.mark.parametrize("same_target", [True, False], ids=["same-slot", "two-slots"])
 def test_two_reschedules_of_one_session_give_one_new_session(
-    patient, professional, slots, same_target
+    patient, professional, slots, same_target, approval
 ):
+    # Without approval the move replaces the session at once; with it, the move is a request
+    # and the session stands (tests/test_move_requests.py): either way, one new session.
+    ProfessionalProfile.objects.filter(user=professional).update(requires_approval=approval)
     old = Reservation.objects.create(
         client=patient,
         professional=professional,
@@ -109,11 +114,15 @@ def test_two_reschedules_of_one_session_give_one_new_session(
     responses = run_together(*[move(logged_in(patient), slot) for slot in targets])
     assert sorted(r.status_code for r in responses) == [302, 409]
     old.refresh_from_db()
-    assert old.status == "CANCELLED" and old.cancellation_reason == "rescheduled"
     assert Reservation.objects.exclude(pk=old.pk).count() == 1
     new = Reservation.objects.get(rescheduled_from=old)
     assert new.start_time in {s.start for s in targets}
-    assert old.events.filter(action="cancelled").count() == 1
+    if approval:
+        assert old.status == "CONFIRMED" and new.status == "PENDING"
+        assert not old.events.exists()
+    else:
+        assert old.status == "CANCELLED" and old.cancellation_reason == "rescheduled"
+        assert old.events.filter(action="cancelled").count() == 1
 
 
 def test_one_patient_asking_for_two_times_at_once_keeps_to_the_limit(patient, professional, slots):

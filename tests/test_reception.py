@@ -146,7 +146,7 @@ def autocomplete(client, field, term):
 
 
 def test_the_professional_picker_offers_professionals_only(desk, patient, professional):
-    form = desk.get(f"{CHANGELIST}add/").context["adminform"].form
+    form = desk.get(f"{CHANGELIST}add/").context["form"]
     assert list(form.fields["professional"].queryset) == [professional]
     assert set(form.fields["client"].queryset) >= {patient, professional}
     assert [r["id"] for r in autocomplete(desk, "professional", "")] == [str(professional.pk)]
@@ -160,18 +160,15 @@ def test_a_patient_cannot_be_booked_as_the_professional(desk, patient, other_pat
         {
             "client": patient.pk,
             "professional": other_patient.pk,
-            "start_time_0": "2026-03-20",
-            "start_time_1": "10:00",
-            "end_time_0": "2026-03-20",
-            "end_time_1": "10:45",
+            "day": "2026-03-20",
+            "start": "10:00",
             "session_modality": "Virtual",
             "status": "PENDING",
-            "events-TOTAL_FORMS": "0",
-            "events-INITIAL_FORMS": "0",
+            "override": "on",
         },
     )
     assert r.status_code == 200
-    assert "professional" in r.context["adminform"].form.errors
+    assert "professional" in r.context["form"].errors
     assert not Reservation.objects.exists()
 
 
@@ -378,14 +375,13 @@ def test_an_overlap_names_the_other_booking(desk, week, patient, other_patient, 
         {
             "client": other_patient.pk,
             "professional": professional.pk,
-            "start_time_0": "11/03/2026",
-            "start_time_1": "12:30",
-            "end_time_0": "11/03/2026",
-            "end_time_1": "13:15",
+            "day": "2026-03-11",
+            "start": "12:30",
+            "minutes": "45",
             "session_modality": "Virtual",
             "status": "PENDING",
-            "events-TOTAL_FORMS": "0",
-            "events-INITIAL_FORMS": "0",
+            # This professional has no hours: booked anyway, but never over another session.
+            "override": "on",
         },
     )
     assert r.status_code == 200
@@ -434,10 +430,11 @@ def test_staff_add_a_patient_without_a_password_and_invite_them(
     (message,) = mail.outbox
     assert message.to == ["nueva.paciente@example.com"]
     assert message.body.startswith("Hola Inés, te escribimos de Turnos.")
-    link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", message.body).group(1)
-    # The link leads to the page where she chooses her password.
+    assert "Recepción, de Turnos, te invitó a ver tus turnos" in message.body
+    link = re.search(r"https?://[^/]+(/accounts/invitation/\S+/)", message.body).group(1)
+    # The link leads to the page where she chooses her password (tests/test_invitations.py).
     follow = csrf_client().get(link)
-    assert follow.status_code == 302 and "set-password" in follow["Location"]
+    assert follow.status_code == 200 and "Elegí tu contraseña" in follow.content.decode()
 
 
 def test_the_invitation_is_in_the_patients_language(desk, django_capture_on_commit_callbacks):
@@ -447,6 +444,7 @@ def test_the_invitation_is_in_the_patients_language(desk, django_capture_on_comm
     run_due_tasks()
     (message,) = mail.outbox
     assert message.body.startswith("Hello John, this is Turnos.")
+    assert "Recepción, at Turnos, invited you to see your sessions" in message.body
     assert desk.get(f"{USERS}{user.pk}/invite/").status_code == 405
 
 

@@ -82,7 +82,17 @@ def test_a_session_that_may_be_cancelled_offers_to_change_its_time(
     assert f'href="/reservations/{session.pk}/reschedule/"' in detail
 
 
-def test_the_week_frees_the_sessions_time_for_others_around_it(patient, session, frozen_now):
+@pytest.fixture
+def instant(professional):
+    """The professional confirms nothing by hand: a move replaces the session at once."""
+    profile = professional.professional_profile
+    profile.requires_approval = False
+    profile.save(update_fields=["requires_approval"])
+
+
+def test_the_week_frees_the_sessions_time_for_others_around_it(
+    patient, session, instant, frozen_now
+):
     url = f"/reservations/{session.pk}/reschedule/?week=2026-03-16"
     html = csrf_client(patient).get(url).content.decode()
     assert "Estás cambiando este turno: lunes 16 de marzo, 10:00 – 10:50 (50 min)." in html
@@ -95,7 +105,9 @@ def test_the_week_frees_the_sessions_time_for_others_around_it(patient, session,
     assert 'value="Presencial" checked' in page
 
 
-def test_moving_creates_the_new_session_and_cancels_the_old_one(patient, session, frozen_now):
+def test_moving_creates_the_new_session_and_cancels_the_old_one(
+    patient, session, instant, frozen_now
+):
     client = csrf_client(patient)
     r = post_move(client, session, at(date(2026, 3, 18), 11))
     new = Reservation.objects.exclude(pk=session.pk).get()
@@ -109,8 +121,7 @@ def test_moving_creates_the_new_session_and_cancels_the_old_one(patient, session
         at(date(2026, 3, 18), 11),
         at(date(2026, 3, 18), 11, 50),
     )
-    assert new.status == "PENDING"  # the professional approves bookings
-    assert new.expires_at == NOW + timedelta(hours=48)
+    assert new.status == "CONFIRMED" and new.expires_at is None
     assert new.session_modality == "Presencial"  # kept
     cancel = session.events.get()
     assert (cancel.action, cancel.reason, cancel.actor, cancel.channel) == (
@@ -124,7 +135,7 @@ def test_moving_creates_the_new_session_and_cancels_the_old_one(patient, session
     assert created.changes == {"rescheduled_from": str(session.pk)}
     # Each page says where the other is.
     new_page = client.get(r["Location"]).content.decode()
-    assert "Tu turno cambió de horario. Tu profesional va a confirmar el nuevo." in new_page
+    assert "Tu turno cambió de horario." in new_page
     assert "Pedido al cambiar el horario de un turno" in new_page
     old_page = client.get(f"/reservations/{session.pk}/").content.decode()
     assert "Lo cambiaste a otro horario" in old_page
@@ -140,7 +151,7 @@ def test_without_approval_the_new_time_is_confirmed(patient, professional, sessi
 
 
 def test_moving_by_less_than_a_session_overlapping_the_old_time(
-    patient, professional, session, frozen_now
+    patient, professional, session, instant, frozen_now
 ):
     # 10:00-10:50 to 10:30 is not on this grid; with 30-minute sessions it is, and it overlaps
     # the old one: the old one is cancelled first, in the same transaction.
@@ -160,7 +171,7 @@ def test_a_pending_request_may_be_moved_despite_the_limit(patient, session, froz
     assert Reservation.objects.get(rescheduled_from=session).status == "PENDING"
 
 
-def test_if_creating_the_new_session_fails_nothing_changes(patient, session, frozen_now):
+def test_if_creating_the_new_session_fails_nothing_changes(patient, session, instant, frozen_now):
     before = snapshot()
     with (
         mock.patch.object(Reservation, "insert", side_effect=DatabaseError("boom")),
@@ -172,7 +183,7 @@ def test_if_creating_the_new_session_fails_nothing_changes(patient, session, fro
     assert session.status == "CONFIRMED" and session.cancellation_reason == ""
 
 
-def test_if_its_event_fails_nothing_changes_either(patient, session, frozen_now):
+def test_if_its_event_fails_nothing_changes_either(patient, session, instant, frozen_now):
     # The new session's "created" event is the last write: failing it undoes the new session
     # and the cancel of the old one.
     before = snapshot()
@@ -191,7 +202,7 @@ def test_if_its_event_fails_nothing_changes_either(patient, session, frozen_now)
     assert snapshot() == before
 
 
-def test_if_cancelling_the_old_session_fails_nothing_changes(patient, session, frozen_now):
+def test_if_cancelling_the_old_session_fails_nothing_changes(patient, session, instant, frozen_now):
     before = snapshot()
     with (
         mock.patch.object(Reservation, "cancel", side_effect=DatabaseError("boom")),

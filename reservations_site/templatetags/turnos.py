@@ -195,3 +195,9 @@ def viewer_zone():
 def site_zone():
     """The practice's own zone (settings.TIME_ZONE)."""
     return timezone.get_default_timezone()
+
+
+# Moves a patient asked for, while the session they would replace stands
+register.simple_tag(texts.move_asked, name="move_asked")
+register.simple_tag(texts.move_waiting, name="move_waiting")
+register.simple_tag(texts.move_replaces, name="move_replaces")

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ProfessionalProfile, User
 from reservations.models import Reservation
+from scheduling.forms import AbsenceForm
 from scheduling.models import TimeOff, WorkingHours
 from series.forms import FORM_FIELDS, MoveForm, session_minutes_for
 from series.models import Series
@@ -105,8 +106,10 @@ class WorkingHoursForm(forms.ModelForm):
         return data
 
 
-class TimeOffForm(forms.ModelForm):
-    """An absence; its start and end are read in the professional's zone (the current one)."""
+class TimeOffForm(AbsenceForm):
+    """An absence; its start and end are read in the professional's zone (the current one). The
+    sessions inside it are listed, then cancelled or kept as the professional decides
+    (scheduling/forms.py)."""
 
     class Meta:
         model = TimeOff

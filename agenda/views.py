@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -32,6 +33,7 @@ from privacy import responses as privacy_responses
 from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
+from scheduling.absences import SessionsInside
 from scheduling.models import TimeOff, Weekday, WorkingHours, delete_schedule, save_schedule
 from series import flow, texts
 from series.models import SkippedOccurrence
@@ -498,11 +500,29 @@ def hours_delete(request, pk):
 @require_POST
 @professional_required
 def time_off_add(request):
+    """Adds an absence. Sessions inside it are listed first (the form comes back with them); the
+    next post, with the professional's decision, cancels them (each patient told why) or keeps
+    them (scheduling/absences.py)."""
     form = TimeOffForm(request.POST, professional=request.user)
     if form.is_valid():
-        save_schedule(form.save(commit=False), by=_as_professional(request))
-        messages.success(request, _("Time off added."))
-        return redirect("agenda_hours")
+        try:
+            cancelled = form.save_absence(by=_as_professional(request))
+        except SessionsInside as exc:  # booked or cancelled since the list was drawn
+            form.show(exc.sessions)
+        else:
+            messages.success(request, _("Time off added."))
+            if cancelled:
+                count = len(cancelled)
+                messages.info(
+                    request,
+                    ngettext(
+                        "%(n)d session cancelled: its patient was told why.",
+                        "%(n)d sessions cancelled: each patient was told why.",
+                        count,
+                    )
+                    % {"n": count},
+                )
+            return redirect("agenda_hours")
     ctx = _hours_context(request, time_off_form=form)
     return render(request, "agenda/hours.html", ctx, status=400)
 

@@ -45,6 +45,7 @@ from reservations.actions import Actor, Channel
 from reservations.models import Modality, Reservation, Status, link_moves, professionals_of
 from reservations.texts import long_date, turn_day
 from scheduling import booking
+from scheduling.closures import absent_days, closed_days
 from scheduling.models import MAX_HORIZON_WEEKS, WorkingHours
 from scheduling.slots import free_slots, parse_day, slot_at, week_start
 
@@ -296,13 +297,25 @@ def _week_context(request, professional, now, *, week=None, moving=None):
     for slot in slots:
         link = None if blocked else f"{confirm_url}?start={_slot_param(slot.start)}"
         by_day.setdefault(timezone.localtime(slot.start).date(), []).append((slot, link))
+    # Days the practice is closed or the professional away are shaded, with why when it is the
+    # practice's (a holiday, a closure): an absence's reason is the professional's own.
+    closed = closed_days(professional, week, week + timedelta(days=6))
+    away = absent_days(professional, week, week + timedelta(days=6), zone)
     days = []
     for offset in range(7):
         day = week + timedelta(days=offset)
         if day < today:  # days gone by are not offered, nor shown
             continue
         noon = datetime.combine(day, time(12), tzinfo=zone)
-        days.append({"date": day, "label": turn_day(noon, now), "slots": by_day.get(day, [])})
+        days.append(
+            {
+                "date": day,
+                "label": turn_day(noon, now),
+                "slots": by_day.get(day, []),
+                "closed": closed.get(day, ""),
+                "away": day in away,
+            }
+        )
     last_day = timezone.localtime(_horizon(professional, now)).date()
     here = (
         reverse("reschedule", args=[moving.pk])
@@ -319,6 +332,7 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         "week_label": long_date(week, with_year=week.year != today.year),
         "days": days,
         "has_slots": bool(slots),
+        "shaded": bool(closed or away),
         "here": here,
         "previous_url": (
             f"{here}?week={week - timedelta(days=7)}" if week > week_start(today) else None

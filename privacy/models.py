@@ -3,12 +3,13 @@ within 5 business days of it, skipping weekends and Argentina's national holiday
 
 from datetime import date, timedelta
 
-import holidays
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from scheduling.closures import national_holidays
 
 # Ley 25.326, art. 16: the practice acts on a request within this many business days.
 BUSINESS_DAYS_TO_ACT = 5
@@ -17,7 +18,8 @@ BUSINESS_DAYS_TO_ACT = 5
 def business_days_after(day, count=BUSINESS_DAYS_TO_ACT):
     """The `count`-th business day after `day` (a date): weekends and Argentina's national
     holidays (the movable and bridge ones included, from the `holidays` package) do not count."""
-    national = holidays.country_holidays("AR", years=range(day.year, day.year + 2))
+    # The law's calendar, Argentina's, whatever days the practice itself closes on.
+    national = national_holidays(day, date(day.year + 1, 12, 31), "AR")
     current = day
     while count:
         current += timedelta(days=1)

@@ -1,6 +1,7 @@
-"""The reception desk: the reservation list and form, cancels that ask for a reason, and
-cancelling a professional's sessions over a range of days. Every change goes through the
-model's rules (Reservation.cancel, confirm, change); this module only asks and shows."""
+"""The reception desk: the reservation list and form, and cancels that ask for a reason.
+(Cancelling a professional's sessions over a range of days is an absence: scheduling/admin.py.)
+Every change goes through the model's rules (Reservation.cancel, confirm, change); this module
+only asks and shows."""
 
 from datetime import datetime, time, timedelta
 
@@ -268,55 +269,6 @@ class CancelOneForm(CancelForm):
     )
 
 
-class RangeCancelForm(CancelForm):
-    professional = forms.ModelChoiceField(label=_("Professional"), queryset=User.objects.none())
-    start = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end = forms.DateField(
-        label=_("To (inclusive)"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    field_order = ["professional", "start", "end", "reason"]
-
-    # A year at most: a longer range is a mistake, and its list would not fit on a page.
-    MAX_DAYS = 366
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["professional"]
-        field.queryset = professionals().order_by("professional_profile__display_name", "email")
-        field.label_from_instance = lambda user: user.display_name
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end:
-            if end < start:
-                raise ValidationError(_("The last day must not be before the first."))
-            if (end - start).days >= self.MAX_DAYS:
-                raise ValidationError(_("Choose at most a year."))
-            # Sessions are booked up to a year ahead; far beyond, the dates overflow.
-            if end > timezone.localdate() + timedelta(days=2 * self.MAX_DAYS):
-                raise ValidationError(_("Choose days within two years of today."))
-        return data
-
-    def sessions(self, now):
-        """The professional's sessions not cancelled that start in the range and after now:
-        a session already started or over is not cancelled by a range."""
-        data = self.cleaned_data
-        return (
-            Reservation.objects.active()
-            .filter(
-                professional=data["professional"],
-                start_time__gte=max(day_start(data["start"]), now),
-                start_time__lt=day_start(data["end"] + timedelta(days=1)),
-            )
-            .select_related("client", "professional__professional_profile")
-            .order_by("start_time")
-        )
-
-
 @admin.register(Reservation)
 class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
     form = ReservationForm
@@ -545,16 +497,12 @@ class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
         self.message_user(request, message, messages.SUCCESS)
         return done
 
-    # Pages of our own: cancel one session, cancel a professional's sessions over some days
+    # A page of our own: cancel one session. (Cancelling a professional's sessions over some days
+    # records those days as their absence: scheduling/admin.py adds that page.)
 
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path(
-                "cancel-range/",
-                self.admin_site.admin_view(self.cancel_range_view),
-                name=f"{info}_cancel_range",
-            ),
             path(
                 "<path:object_id>/cancel/",
                 self.admin_site.admin_view(self.cancel_view),
@@ -599,39 +547,6 @@ class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/reservations/reservation/cancel.html", context)
-
-    def cancel_range_view(self, request):
-        """A professional is ill or away: the form, then the list it would cancel, then the
-        cancels, each through Reservation.cancel as staff, with one reason."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        form = RangeCancelForm(request.POST if request.method == "POST" else None)
-        sessions = None
-        if form.is_bound and form.is_valid():
-            sessions = form.sessions(timezone.now())
-            if "confirm" in request.POST:
-                require_recent_authentication(request)  # asks for the password again
-                # Only what was shown: a session booked since the list was drawn stays.
-                shown = request.POST.getlist("session")
-                done = self._cancel_all(
-                    request, sessions.filter(pk__in=shown), form.cleaned_data["reason"]
-                )
-                url = reverse("admin:reservations_reservation_changelist")
-                professional = form.cleaned_data["professional"].pk
-                if done:
-                    return HttpResponseRedirect(f"{url}?professional={professional}&when=all")
-                return HttpResponseRedirect(url)
-            sessions = [(r, when_text(r)) for r in sessions]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Cancel a professional's sessions"),
-            "opts": self.opts,
-            "form": form,
-            "sessions": sessions,
-        }
-        return TemplateResponse(
-            request, "admin/reservations/reservation/cancel_range.html", context
-        )
 
 
 class DoubleBooked(Exception):

@@ -5,12 +5,13 @@ admin is taken away again. Each person's role is a superuser's decision: staff s
 group (README, "Reception").
 
 Reception books, moves and cancels sessions (series too), registers and invites patients and
-professionals, keeps the professionals' hours and absences, and reads the logs of what happened
-to sessions, hours and messages, and the patients' deletion requests. It deletes nothing but an
-hour range or an absence (the only deletions the site has, each one recorded). What it cannot
-reach is decided by the admin itself, whatever a group holds: the superuser switch, groups,
-permissions and staff status (accounts/admin.py), a staff member's or a professional's password
-and email (accounts/credentials.py), the access log, second factors, email addresses, task
+professionals, keeps the professionals' hours and absences and the practice's closures, and reads
+the logs of what happened to sessions, hours and messages, and the patients' deletion requests. It
+deletes nothing but an hour range, an absence or a closure (the only deletions the site has; hours
+and absences are recorded, a closure in the admin's own history). What it cannot reach is decided
+by the admin itself, whatever a group holds: the superuser switch, groups, permissions and staff
+status (accounts/admin.py), a staff member's or a professional's password and email
+(accounts/credentials.py), the access log, second factors, email addresses, task
 results and other people's login sessions (superusers only, or no permission here)."""
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,6 +37,8 @@ ROLES = {
         "scheduling.workinghours": (VIEW, ADD, CHANGE, DELETE),
         "scheduling.timeoff": (VIEW, ADD, CHANGE, DELETE),
         "scheduling.schedulechange": (VIEW,),
+        # The practice's closures (summer holidays): no slot for anyone on those days.
+        "scheduling.closure": (VIEW, ADD, CHANGE, DELETE),
         # Whether a message went, and retrying one that failed (the outbox's own action).
         "notifications.outbox": (VIEW,),
         # The open requests and their deadlines; carrying one out or refusing it (an erasure

@@ -390,6 +390,11 @@ PRACTICE_WHATSAPP = env_phone("PRACTICE_WHATSAPP")
 PRACTICE_EMAIL = env("PRACTICE_EMAIL")
 PRACTICE_ADDRESS = env("PRACTICE_ADDRESS")
 
+# The country whose national holidays close the practice (no slots, a new series skips them), as
+# the `holidays` package names it ("AR"); empty: the practice works on holidays. Its own closures
+# (summer holidays) are typed in the admin (scheduling.Closure).
+PRACTICE_HOLIDAYS = env("PRACTICE_HOLIDAYS", "AR").strip().upper()
+
 # Uploads (professionals' photos), through Django's default storage.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))

@@ -155,6 +155,36 @@ class TimeOff(models.Model):
         return f"{self.professional} · {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
 
 
+class Closure(models.Model):
+    """Days the whole practice is closed (summer holidays, a move), both days included: no slot
+    is offered on them and a new series skips them, as on a national holiday
+    (scheduling/closures.py). One professional's absence is a TimeOff."""
+
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("Patients read it, e.g. “Summer holidays”.")
+    )
+    first_day = models.DateField(_("first day"), validators=[within_reach])
+    last_day = models.DateField(_("last day"), validators=[within_reach])
+
+    class Meta:
+        verbose_name = _("practice closure")
+        verbose_name_plural = _("practice closures")
+        ordering = ["first_day"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=F("first_day")), name="closure_last_not_before_first"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} · {self.first_day:%d/%m/%Y} – {self.last_day:%d/%m/%Y}"
+
+    def clean(self):
+        first, last = self.first_day, self.last_day
+        if first is not None and last is not None and last < first:
+            raise ValidationError({"last_day": _("The last day must not be before the first.")})
+
+
 class ScheduleChange(Event):
     """Append-only record of each range of hours and each time off added, changed or removed:
     who, when, through which door (an action, as every change is), and the row as it was and as

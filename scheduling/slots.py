@@ -7,13 +7,15 @@ A slot is offered when all of these hold:
   offered);
 - it starts at least that range's lead time from now and before its horizon;
 - it overlaps no time off;
+- its day (in the professional's zone) is not one the practice is closed: a national holiday or a
+  closure (scheduling/closures.py);
 - it leaves the range's break clear on either side of every session of the professional that
   holds time: CONFIRMED, or PENDING and not lapsed (a lapsed request frees its time even before
   the worker comes by);
 - it overlaps no session of the patient (with anyone).
 
-Two queries for any range of days: the working hours, and one UNION of the sessions and the time
-off in that range.
+Three queries for any range of days: the working hours, one UNION of the sessions and the time
+off in that range, and the practice's closures (the holidays are computed).
 """
 
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from reservations.models import Modality, Reservation, Status
 
+from .closures import closed_days
 from .models import MAX_HORIZON_WEEKS, HoursModality, TimeOff, WorkingHours
 
 # The two kinds of busy time: the professional's sessions need a break around them; the
@@ -146,8 +149,9 @@ def free_slots(
     # since their calendar and the one the days were asked in may differ.
     day = lo.astimezone(own_zone).date() - timedelta(days=1)
     last_day = hi.astimezone(own_zone).date() + timedelta(days=1)
+    closed = closed_days(professional, day, last_day)
     while day <= last_day:
-        for h in by_weekday.get(day.weekday(), ()):
+        for h in () if day in closed else by_weekday.get(day.weekday(), ()):
             first = now + timedelta(hours=h.min_lead_hours if lead else 0)
             horizon = now + timedelta(weeks=h.horizon_weeks)
             gap = timedelta(minutes=h.buffer_minutes)

@@ -26,7 +26,9 @@ class Step:
 
     @property
     def clashing(self):
-        return [p for p in self.plan if p.clashes]
+        """The dates a person must tick to skip (a day the practice is closed is skipped
+        anyway)."""
+        return [p for p in self.plan if p.asks]
 
 
 def ticked(data):

@@ -2,7 +2,8 @@
 
 A clash is anything the no-overlap guard or the professional's calendar would refuse: another
 session of the patient, another session of the professional, the professional's time off, or a
-time already gone. Staff see the list and decide; nothing here writes.
+time already gone. Staff see the list and decide; nothing here writes. A date the practice is
+closed (a national holiday, a closure) is not a clash to decide: it is skipped, with its name.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from reservations.models import ACTIVE_STATUSES, Reservation, Status
+from scheduling.closures import closed_days
 from scheduling.models import TimeOff
 
 
@@ -25,6 +27,9 @@ class ClashKind:
     PROFESSIONAL = "professional"  # the professional's session with another patient
     TIME_OFF = "time_off"
     PAST = "past"
+    # The practice is closed that day: skipped without asking (`obj` is what a person reads,
+    # "Holiday: …" or the closure's name).
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Clash:
     kind: str
     start: datetime
     end: datetime
-    # The reservation or the time off in the way; None for PAST.
+    # The reservation or the time off in the way; None for PAST; the day's name for CLOSED.
     obj: object = None
 
     @property
@@ -49,6 +54,8 @@ class Clash:
                 "patient": self.obj.client.name,
                 "when": when,
             }
+        if self.kind == ClashKind.CLOSED:
+            return str(self.obj)
         if self.kind == ClashKind.TIME_OFF:
             reason = self.obj.reason or gettext("no reason given")
             return gettext("Time off (%(reason)s), %(when)s") % {"reason": reason, "when": when}
@@ -79,6 +86,18 @@ class Planned(NamedTuple):
     end: datetime
     clashes: list
 
+    @property
+    def closed(self):
+        """Why the practice is closed that day ("Holiday: …", a closure's name), or "": the date
+        is skipped without anyone ticking it."""
+        return next((str(c.obj) for c in self.clashes if c.kind == ClashKind.CLOSED), "")
+
+    @property
+    def asks(self):
+        """Whether a person must agree to skip this date: it clashes, on a day the practice is
+        open."""
+        return bool(self.clashes) and not self.closed
+
 
 class SeriesClash(ValidationError):
     """Some of the series' dates clash and nobody agreed to skip them: nothing was written.
@@ -93,7 +112,7 @@ class SeriesClash(ValidationError):
 
     @property
     def clashing(self):
-        return [p for p in self.plan if p.clashes]
+        return [p for p in self.plan if p.asks]
 
 
 def is_overlap(exc):
@@ -107,8 +126,9 @@ def is_overlap(exc):
 
 def consented(skip_clashes, plan):
     """Whether the clashing dates of `plan` may be skipped: `skip_clashes` is True (skip whatever
-    clashes), or the indexes a person saw clash and agreed to skip (any other clash refuses)."""
-    clashing = {p.index for p in plan if p.clashes}
+    clashes), or the indexes a person saw clash and agreed to skip (any other clash refuses). A
+    date the practice is closed needs nobody's agreement."""
+    clashing = {p.index for p in plan if p.asks}
     if not clashing:
         return True
     if skip_clashes is True:
@@ -129,7 +149,7 @@ def plan_occurrences(series, start_index, count, now, *, exclude=()):
 
 def plan_indexes(series, indexes, now, *, exclude=()):
     """The plan of these indexes. `exclude`: reservation ids that are not in the way (the
-    sessions being moved). Two queries whatever the number of dates."""
+    sessions being moved). Three queries whatever the number of dates (the closures the third)."""
     slots = [(i, series.start_for(i), series.end_for(i)) for i in indexes]
     if not slots:
         return []
@@ -152,9 +172,16 @@ def plan_indexes(series, indexes, now, *, exclude=()):
             professional_id=series.professional_id, start__lt=last, end__gt=first
         ).order_by("start")
     )
+    zone = series.tz
+    closed = closed_days(
+        series.professional_id, first.astimezone(zone).date(), last.astimezone(zone).date()
+    )
     plan = []
     for index, start, end in slots:
         clashes = []
+        name = closed.get(start.astimezone(zone).date())
+        if name:
+            clashes.append(Clash(ClashKind.CLOSED, start, end, name))
         if start <= now:
             clashes.append(Clash(ClashKind.PAST, start, end))
         for r in others:

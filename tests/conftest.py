@@ -50,6 +50,14 @@ def _empty_caches(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_holidays(settings):
+    # Tests pick their days freely (next Monday, a fixed date): a national holiday falling on one
+    # would take its slots away on some days of the year only. tests/test_closures.py turns the
+    # holidays on where they are the point.
+    settings.PRACTICE_HOLIDAYS = ""
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -2,7 +2,8 @@
 
 The admin lets in active staff only (everyone else is sent to its login page); among staff, a
 page that changes reservations needs the change permission (403 otherwise, before any lookup, so
-a missing id tells nothing), and the invitation needs the permission to change users."""
+a missing id tells nothing), cancelling a professional's days also the permission to add an
+absence (the days become one), and the invitation needs the permission to change users."""
 
 from datetime import timedelta
 
@@ -35,7 +36,13 @@ def role(name, patient):
     if name == "staff":
         user.user_permissions.set(
             Permission.objects.filter(
-                codename__in=["view_reservation", "change_reservation", "view_user", "change_user"]
+                codename__in=[
+                    "view_reservation",
+                    "change_reservation",
+                    "view_user",
+                    "change_user",
+                    "add_timeoff",
+                ]
             )
         )
     elif name == "staff_viewer":  # may look at reservations, not change them

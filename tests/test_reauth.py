@@ -49,8 +49,9 @@ def reception(frozen_now):
     user = make_user("mostrador@example.com", is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label="reservations",
-            codename__in=["view_reservation", "change_reservation"],
+            content_type__app_label__in=["reservations", "scheduling"],
+            # Cancelling a professional's days records them as an absence: add_timeoff too.
+            codename__in=["view_reservation", "change_reservation", "add_timeoff"],
         )
     )
     return user

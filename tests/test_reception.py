@@ -12,6 +12,7 @@ from django.core import mail
 from accounts.models import User
 from reservations.actions import Actor
 from reservations.models import Reservation, ReservationEvent
+from scheduling.models import TimeOff
 
 from .conftest import CSRF_TOKEN, NOW, PASSWORD, csrf_client, make_user
 from .test_notifications import run_due_tasks
@@ -327,7 +328,7 @@ def test_cancel_a_professionals_days_shows_the_list_then_cancels_each(
     assert "2 reservas canceladas" in str(message)
 
 
-def test_cancel_a_professionals_days_cancels_only_what_was_shown(
+def test_cancel_a_professionals_days_shows_again_a_session_booked_since(
     desk, week, make_reservation, patient
 ):
     form = {
@@ -338,10 +339,18 @@ def test_cancel_a_professionals_days_cancels_only_what_was_shown(
     }
     shown_pk = week["tomorrow"].pk
     booked_since = make_reservation(patient, NOW + DAY + timedelta(hours=3))
-    post(desk, RANGE, {**form, "confirm": "1", "session": [shown_pk]})
-    booked_since.refresh_from_db()
-    assert booked_since.status == "CONFIRMED"
-    assert Reservation.objects.get(pk=shown_pk).status == "CANCELLED"
+    # The days become an absence: a session inside it that nobody saw is not left there
+    # silently, nor cancelled unseen. The list comes back with it, and nothing is done.
+    again = post(desk, RANGE, {**form, "confirm": "1", "session": [shown_pk]})
+    assert again.status_code == 200
+    listed = [r.pk for r, _when in again.context["sessions"]]
+    assert booked_since.pk in listed and shown_pk in listed
+    assert not Reservation.objects.filter(status="CANCELLED").exists()
+    assert not TimeOff.objects.exists()
+    post(desk, RANGE, {**form, "confirm": "1", "session": listed})
+    assert set(Reservation.objects.filter(pk__in=listed).values_list("status", flat=True)) == {
+        "CANCELLED"
+    }
 
 
 def test_the_range_form_refuses_a_patient_and_a_backwards_range(desk, week, patient):

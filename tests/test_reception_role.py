@@ -253,7 +253,7 @@ def test_the_group_holds_exactly_what_roles_lists_and_deletes_only_schedules(db)
     group = Group.objects.get(name=roles.RECEPTION)
     assert held(group) == roles.codenames(roles.ROLES[roles.RECEPTION])
     deletes = {codename for _, codename in held(group) if codename.startswith("delete_")}
-    assert deletes == {"delete_workinghours", "delete_timeoff"}
+    assert deletes == {"delete_workinghours", "delete_timeoff", "delete_closure"}
     apps = {app for app, _ in held(group)}
     assert not apps & {"auth", "audit", "mfa", "account", "usersessions", "django_tasks_database"}
 

@@ -159,7 +159,7 @@ def test_a_silly_range_costs_nothing(professional, django_assert_num_queries):
     assert free_slots(professional, MONDAY, MONDAY - timedelta(days=1), now=NOW) == []
 
 
-def test_two_queries_for_eight_weeks(
+def test_three_queries_for_eight_weeks(
     professional, patient, other_patient, make_reservation, django_assert_num_queries
 ):
     for weekday in range(5):
@@ -170,8 +170,9 @@ def test_two_queries_for_eight_weeks(
     TimeOff.objects.create(
         professional=professional, start=at(date(2026, 4, 1), 0), end=at(date(2026, 4, 4), 0)
     )
-    # 1. the working hours; 2. the sessions and the time off in the range, in one UNION.
-    with django_assert_num_queries(2):
+    # 1. the working hours; 2. the sessions and the time off in the range, in one UNION; 3. the
+    # practice's closures in the range (holidays are computed).
+    with django_assert_num_queries(3):
         slots = free_slots(
             professional, date(2026, 3, 10), date(2026, 5, 10), now=NOW, patient=patient
         )

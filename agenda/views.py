@@ -33,6 +33,7 @@ from privacy import responses as privacy_responses
 from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
+from scheduling import closures
 from scheduling.absences import SessionsInside
 from scheduling.models import TimeOff, Weekday, WorkingHours, delete_schedule, save_schedule
 from series import flow, texts
@@ -195,20 +196,28 @@ def _pending(professional, now):
 
 def _shaded(professional, first, last):
     """What the week's grid shades from day `first` to day `last` (both included), each with the
-    label it shows: the professional's time off. Anything else the practice is closed for
-    belongs here too, as a Shade from one midnight to the next."""
+    label it shows: the days the practice is closed (holidays, closures: from one midnight to the
+    next) and the professional's time off."""
     zone = timezone.get_current_timezone()
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    rows = TimeOff.objects.filter(professional=professional, start__lt=end, end__gt=start)
-    return [
+    closed = [
+        grid.Shade(
+            datetime.combine(day, time.min, tzinfo=zone),
+            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
+            name,
+        )
+        for day, name in sorted(closures.closed_days(professional, first, last).items())
+    ]
+    away = [
         grid.Shade(
             t.start,
             t.end,
             _("Time off: %(reason)s") % {"reason": t.reason} if t.reason else _("Time off"),
         )
-        for t in rows.order_by("start", "id")
+        for t in closures.absences(professional, start, end)
     ]
+    return closed + away
 
 
 # The agenda page: pending requests, session, user, profile check, the week, its working hours

@@ -27,6 +27,7 @@ from reservations.models import (
 )
 from reservations.tasks import schedule_expiry
 
+from .closures import closed_days
 from .models import HoursModality, TimeOff, WorkingHours
 from .slots import slot_at
 
@@ -334,12 +335,14 @@ OUTSIDE_HOURS = _(
 
 def _hours_at(professional, start_time, end_time):
     """The modalities the professional's working hours offer from `start_time` to `end_time`
-    (one range of that weekday holds it whole, in their zone, and no time off overlaps it), or
-    None when that time is outside their calendar."""
+    (one range of that weekday holds it whole, in their zone, on a day the practice is open, and
+    no time off overlaps it), or None when that time is outside their calendar."""
     zone = ZoneInfo(professional.time_zone)
     start, end = start_time.astimezone(zone), end_time.astimezone(zone)
     if end.date() != start.date():
         return None  # past midnight: no range of hours does that
+    if closed_days(professional, start.date(), start.date()):
+        return None  # a holiday or a closure: booked only when reception says so
     if TimeOff.objects.filter(
         professional=professional, start__lt=end_time, end__gt=start_time
     ).exists():

@@ -493,8 +493,8 @@ def test_the_agenda_queries_do_not_grow_with_the_sessions(
     many, shown = count()
     assert shown == 50
     # session, user, professional profile, their second factor (accounts/enrolment.py), pending
-    # requests, the week, its working hours and its time off (the grid's)
-    assert few == many == 8
+    # requests, the week, its working hours, the practice's closures and its time off (the grid's)
+    assert few == many == 9
 
 
 # Settings

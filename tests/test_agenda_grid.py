@@ -272,8 +272,8 @@ def test_the_grid_queries_do_not_grow_with_the_sessions(
     thirty, drawn = week_of(30)
     assert drawn == 20  # the cancelled ones are listed, not drawn
     # session, user, professional profile, their second factor, pending requests, the week, its
-    # working hours, its time off
-    assert one == thirty == 8
+    # working hours, the practice's closures, its time off
+    assert one == thirty == 9
 
 
 # The count of pending requests
@@ -355,3 +355,14 @@ def test_the_count_is_of_the_professionals_own_requests(
         )
     )
     assert count_of(html) == ("(2)", True)
+
+
+def test_a_closed_day_is_shaded_whole_with_its_name(pro, hours, settings, frozen_now):
+    from scheduling.models import Closure
+
+    day = at(2, 9).date()
+    Closure.objects.create(name="Mudanza del consultorio", first_day=day, last_day=day)
+    grid = Grid(html_of(pro.get("/agenda/")))
+    shaded = grid.of_kind("off", 2)
+    assert shaded and all(c["text"] == "Mudanza del consultorio" for c in shaded)
+    assert not grid.of_kind("off", 1)

@@ -265,3 +265,19 @@ def test_the_add_pages_queries_do_not_grow_with_the_reservations(
         make_reservation(patient, at(12, day=day))
     make_reservation(other_patient, at(16))
     assert count() == few
+
+
+def test_on_a_closed_day_only_when_reception_books_anyway(desk, patient, professional, hours):
+    from datetime import date
+
+    from scheduling.models import Closure
+
+    Closure.objects.create(name="Mudanza", first_day=date(2026, 3, 10), last_day=date(2026, 3, 10))
+    r = desk.get(ADD, {"professional": professional.pk, "day": TODAY})
+    assert offered(r) == []
+    r = desk.post(ADD, form(patient, professional, start="15:00"))
+    assert r.status_code == 200
+    assert not Reservation.objects.exists()
+    r = desk.post(ADD, form(patient, professional, start="15:00", override="on"))
+    assert r.status_code == 302
+    assert Reservation.objects.get().start_time == at(15)

@@ -202,6 +202,20 @@ class ReservationEventInline(EventInWords, admin.TabularInline):
         return False
 
 
+def cancelled_message(done, late):
+    """What staff read after cancelling `done` sessions, `late` of them inside the notice."""
+    message = ngettext("%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done) % {
+        "n": done
+    }
+    if late:
+        message += " " + ngettext(
+            "%(n)d was inside the notice period: recorded as a late cancellation by the practice.",
+            "%(n)d were inside the notice period: recorded as late cancellations by the practice.",
+            late,
+        ) % {"n": late}
+    return message
+
+
 def overlap_message(clash):
     """Which booking is in the way: whose, with whom, when, and a link to it."""
     text = gettext(
@@ -483,18 +497,7 @@ class ReservationAdmin(RecordsChangeViews, admin.ModelAdmin):
                     continue  # cancelled meanwhile by someone else
                 done += 1
                 late += r.late_cancellation != Lateness.ON_TIME
-        message = ngettext(
-            "%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done
-        ) % {"n": done}
-        if late:
-            message += " " + ngettext(
-                "%(n)d was inside the notice period: recorded as a late cancellation by the "
-                "practice.",
-                "%(n)d were inside the notice period: recorded as late cancellations by the "
-                "practice.",
-                late,
-            ) % {"n": late}
-        self.message_user(request, message, messages.SUCCESS)
+        self.message_user(request, cancelled_message(done, late), messages.SUCCESS)
         return done
 
     # A page of our own: cancel one session. (Cancelling a professional's sessions over some days

@@ -24,6 +24,7 @@ from reservations.actions import Actor
 from reservations.admin import (
     CancelForm,
     ProfessionalFilter,
+    cancelled_message,
     overlap_message,
     professionals,
     when_text,
@@ -299,17 +300,7 @@ class ReservationAdmin(BaseReservationAdmin):
     def _range_done(self, request, absence, cancelled):
         done = len(cancelled)
         late = sum(r.late_cancellation != Lateness.ON_TIME for r in cancelled)
-        message = ngettext(
-            "%(n)d reservation cancelled.", "%(n)d reservations cancelled.", done
-        ) % {"n": done}
-        if late:
-            message += " " + ngettext(
-                "%(n)d was inside the notice period: recorded as a late cancellation by the "
-                "practice.",
-                "%(n)d were inside the notice period: recorded as late cancellations by the "
-                "practice.",
-                late,
-            ) % {"n": late}
+        message = cancelled_message(done, late)
         message += " " + gettext("The days are recorded as the professional's absence.")
         self.message_user(request, message, messages.SUCCESS)
 

@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -34,7 +33,7 @@ from reservations.actions import Actor, Channel
 from reservations.models import Reservation, Status
 from reservations.texts import long_date, turn_time
 from scheduling import closures
-from scheduling.absences import SessionsInside
+from scheduling.absences import SessionsInside, cancelled_text
 from scheduling.models import TimeOff, Weekday, WorkingHours, delete_schedule, save_schedule
 from series import flow, texts
 from series.models import SkippedOccurrence
@@ -521,16 +520,7 @@ def time_off_add(request):
         else:
             messages.success(request, _("Time off added."))
             if cancelled:
-                count = len(cancelled)
-                messages.info(
-                    request,
-                    ngettext(
-                        "%(n)d session cancelled: its patient was told why.",
-                        "%(n)d sessions cancelled: each patient was told why.",
-                        count,
-                    )
-                    % {"n": count},
-                )
+                messages.info(request, cancelled_text(cancelled))
             return redirect("agenda_hours")
     ctx = _hours_context(request, time_off_form=form)
     return render(request, "agenda/hours.html", ctx, status=400)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from reservations.actions import ActionKind, recording
 from reservations.models import Reservation, clean_reason
@@ -83,3 +84,15 @@ def save_absence(row, *, by, decision="", reason="", seen=(), now=None):
                     if r.cancel(by=by, reason=reason, now=now, within=action) is None:
                         cancelled.append(r)
     return cancelled
+
+
+def cancelled_text(cancelled):
+    """What the person who added the absence reads about the sessions it cancelled, or ""."""
+    count = len(cancelled)
+    if not count:
+        return ""
+    return ngettext(
+        "%(n)d session cancelled: its patient was told why.",
+        "%(n)d sessions cancelled: each patient was told why.",
+        count,
+    ) % {"n": count}

@@ -15,7 +15,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import require_recent_authentication
@@ -32,7 +32,7 @@ from reservations.admin import (
 from reservations.admin import ReservationAdmin as BaseReservationAdmin
 from reservations.models import Lateness, Refusal, Reservation
 
-from .absences import Decision, SessionsInside, save_absence, sessions_inside
+from .absences import Decision, SessionsInside, cancelled_text, save_absence, sessions_inside
 from .booking import book_for_patient
 from .forms import AbsenceForm, StaffBookingForm
 from .models import (
@@ -116,17 +116,7 @@ class TimeOffAdmin(ScheduleAdmin):
         except SessionsInside as exc:
             raise SessionsChanged from exc
         if cancelled:
-            count = len(cancelled)
-            self.message_user(
-                request,
-                ngettext(
-                    "%(n)d session cancelled: its patient was told why.",
-                    "%(n)d sessions cancelled: each patient was told why.",
-                    count,
-                )
-                % {"n": count},
-                messages.SUCCESS,
-            )
+            self.message_user(request, cancelled_text(cancelled), messages.SUCCESS)
 
     def changeform_view(self, request, *args, **kwargs):
         try:

@@ -98,6 +98,8 @@ def use_every_flow(patient, pro, staff):
         assert r.status_code == 302, r.content.decode()
         moved = Reservation.objects.get(pk=r["Location"].split("/")[2])
         assert moved.rescheduled_from_id == moving.pk
+        if moved.replaces is not None:  # a request to move it: the professional accepts it
+            assert post(agenda, f"/agenda/{moved.pk}/confirm/", {}).status_code == 302
         moving = moved
 
     # The patient cancels another session.

@@ -21,8 +21,8 @@ TOKEN = "TEST-0000-access-token"
 WEBHOOK = "/payments/mercadopago/webhook"
 
 
-@pytest.fixture
-def standin(settings):
+@pytest.fixture(name="standin")
+def standin_fixture(settings):
     """The stand-in on a port the system picks, and the site pointed at it."""
     server = StandIn(port=0, secret=SECRET, token=TOKEN).start()
     settings.MERCADOPAGO_API_URL = server.url
@@ -32,8 +32,8 @@ def standin(settings):
     server.stop()
 
 
-@pytest.fixture
-def deposit_policy(professional):
+@pytest.fixture(name="deposit_policy")
+def deposit_policy_fixture(professional):
     """Lic. Gómez asks for a 30% deposit of 10,000 pesos: 3,000."""
     return PaymentPolicy.objects.create(
         professional=professional,
@@ -43,8 +43,8 @@ def deposit_policy(professional):
     )
 
 
-@pytest.fixture
-def session(patient, make_reservation, deposit_policy):
+@pytest.fixture(name="session")
+def session_fixture(patient, make_reservation, deposit_policy):
     return make_reservation(patient, timezone.now() + timedelta(days=3), status="PENDING")
 
 

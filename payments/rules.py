@@ -181,19 +181,26 @@ def refund(payment, amount, *, by, reason="", key=None, now=None):
     """Give back `amount` (a Decimal) of `payment` through Mercado Pago, as one action of `by`
     (an Actor). `key`: the idempotency key, the same for every attempt at this refund (a new one
     when None). Asked again with a key it has seen, it asks Mercado Pago again with that key
-    (which refunds once) and stores what it answers. Raises MercadoPagoError when Mercado Pago
-    could not be asked: the Refund row stays REQUESTED, to ask again with its key.
+    (which refunds once) and stores what it answers; the payment's refunded amount is then read
+    back from Mercado Pago. Raises MercadoPagoError when Mercado Pago could not be asked: the
+    Refund row stays REQUESTED, to ask again with its key.
     """
     now = now or timezone.now()
     amount = money(amount)
     key = key or uuid.uuid4().hex
+    left = payment.amount - payment.amount_refunded
+    if not Refund.objects.filter(idempotency_key=key).exists() and not 0 < amount <= left:
+        raise ValueError(f"A refund is more than nothing and at most what is left ({left}).")
     row, _ = Refund.objects.get_or_create(
         idempotency_key=key,
         defaults={"payment": payment, "amount": amount, "created_at": now, "updated_at": now},
     )
+    if row.payment_id != payment.pk or row.amount != amount:
+        raise ValueError(f"The idempotency key {key} is another refund's.")
     if row.status != RefundStatus.REQUESTED:
         return row
     answer = mercadopago.refund(payment.mp_payment_id, row.amount, key)
+    found = mercadopago.get_payment(payment.mp_payment_id)
     status = answer.get("status")
     with recording(ActionKind.REFUND, by=by, at=now, reason=reason) as action:
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -204,12 +211,15 @@ def refund(payment, amount, *, by, reason="", key=None, now=None):
         row.status = status if status in RefundStatus.values else RefundStatus.IN_PROCESS
         row.updated_at = now
         row.save(update_fields=["mp_refund_id", "status", "updated_at"])
-        if row.status == RefundStatus.APPROVED:
-            old, old_status = payment.amount_refunded, payment.status
-            payment.amount_refunded = min(payment.amount, old + row.amount)
-            if payment.amount_refunded == payment.amount:
-                payment.status = PaymentStatus.REFUNDED
-            payment.updated_at = now
+        # What is refunded, as Mercado Pago counts it: its notification of this refund may have
+        # been applied already, and must not be counted twice.
+        old, old_status = payment.amount_refunded, payment.status
+        new = max(old, money(found.get("transaction_amount_refunded") or 0))
+        new_status = found.get("status")
+        if new_status not in PaymentStatus.values or not replaces(new_status, old_status):
+            new_status = old_status
+        if (new, new_status) != (old, old_status):
+            payment.amount_refunded, payment.status, payment.updated_at = new, new_status, now
             payment.save(update_fields=["amount_refunded", "status", "updated_at"])
-            _log(action, payment, old_status, payment.status, old, payment.amount_refunded)
+            _log(action, payment, old_status, new_status, old, new)
     return row

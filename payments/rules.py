@@ -82,16 +82,20 @@ def apply(found, *, now=None):
         return Outcome("unknown_reservation")
     amount = money(found.get("transaction_amount") or 0)
     currency = found.get("currency_id")
-    if (amount, currency) != amount_asked(reservation):
+    # A payment recorded already is held to what it was (its policy may have changed since); a
+    # new one, to what its policy asks now.
+    recorded = Payment.objects.filter(mp_payment_id=mp_id).values_list("amount", "currency")
+    asked = recorded.first() or amount_asked(reservation)
+    if (amount, currency) != asked:
         # Nothing written: what we asked for is not what was paid. Logged with ids and amounts
         # only, for reception to look into (payer details never reach the log).
         log.warning(
-            "payment %s for reservation %s: %s %s is not what its policy asks (%s)",
+            "payment %s for reservation %s: %s %s is not what was asked (%s)",
             mp_id,
             reservation.pk,
             amount,
             currency,
-            amount_asked(reservation),
+            asked,
         )
         return Outcome("amount_differs")
     refunded = money(found.get("transaction_amount_refunded") or 0)

@@ -188,6 +188,16 @@ def test_an_amount_that_is_not_what_was_asked_is_refused(standin, session, depos
     assert snapshot() == ([], [])
 
 
+def test_a_payment_recorded_is_followed_after_its_policy_changed(paid, standin, deposit_policy):
+    assert deliver(paid["id"]).status_code == 200
+    deposit_policy.deposit_percent = 50
+    deposit_policy.save()
+    standin.refund(paid["id"], None, "from-their-panel")
+    assert deliver(paid["id"]).status_code == 200
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount_refunded) == ("refunded", Decimal("3000.00"))
+
+
 def test_a_payment_of_no_reservation_of_ours_is_ignored(standin, session):
     pref = preference_for(session)
     standin.preferences[pref["id"]]["external_reference"] = "b6f0a2a4-0000-4000-8000-000000000000"

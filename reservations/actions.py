@@ -103,6 +103,9 @@ class ActionKind(models.TextChoices):
     IMPORT = "import", _("Imported")
     # A range of working hours or a time off added, changed or removed.
     SCHEDULE = "schedule", _("Hours or time off changed")
+    # Mercado Pago telling of a payment for a session (payments/rules.py), and money given back.
+    PAYMENT = "payment", _("Payment")
+    REFUND = "refund", _("Refund")
 
 
 @dataclass

@@ -868,6 +868,11 @@ class ReservationEvent(Event):
         CHANGED = "changed", _("Changed")
         ATTENDANCE = "attendance", _("Attendance recorded")
         EXPIRED = "expired", _("Request expired")
+        # Money (payments): a payment approved; any other change of a payment's status (pending,
+        # rejected...); money given back. Their `changes` say the amounts; the status is unchanged.
+        PAID = "paid", _("Paid")
+        PAYMENT = "payment", _("Payment updated")
+        REFUNDED = "refunded", _("Refunded")
 
     reservation = models.ForeignKey(
         Reservation,

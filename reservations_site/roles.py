@@ -44,6 +44,11 @@ ROLES = {
         # The open requests and their deadlines; carrying one out or refusing it (an erasure
         # cannot be undone) is the practice's decision: a superuser's.
         "privacy.deletionrequest": (VIEW,),
+        # Each professional's price and payment policy (setting up a new one's too); the payments
+        # and refunds as Mercado Pago reported them, read-only.
+        "payments.paymentpolicy": (VIEW, ADD, CHANGE),
+        "payments.payment": (VIEW,),
+        "payments.refund": (VIEW,),
     },
 }
 

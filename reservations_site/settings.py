@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "notifications",  # messages (the outbox) and reminders
     "calendars",  # calendar entries: the feed and each session's .ics
     "privacy",  # each patient's data: their copy, deletion requests, the deletion (Ley 25.326)
+    "payments",  # prices, payment policies, Mercado Pago's payments and refunds
     # Doors onto both (and the admin, in each app's admin.py):
     "portal",  # the patient's pages
     "agenda",  # the professional's pages
@@ -351,6 +352,13 @@ PENDING_EXPIRY_HOURS = env_int("PENDING_EXPIRY_HOURS", 48)
 BOOKING_OPEN_TO_ALL = env_bool("BOOKING_OPEN_TO_ALL", True)
 BOOKING_MAX_PENDING = env_int("BOOKING_MAX_PENDING", 1)
 BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "10/h")
+
+# Mercado Pago (payments/, docs/operations.md): the integration's access token and its webhooks'
+# secret, from Mercado Pago's developer panel. MERCADOPAGO_API_URL blank is Mercado Pago's API;
+# set, every call goes there instead (the local stand-in: manage.py mercadopago_standin).
+MERCADOPAGO_ACCESS_TOKEN = env("MERCADOPAGO_ACCESS_TOKEN")
+MERCADOPAGO_WEBHOOK_SECRET = env("MERCADOPAGO_WEBHOOK_SECRET")
+MERCADOPAGO_API_URL = env("MERCADOPAGO_API_URL")
 
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)

@@ -38,5 +38,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", include("api.urls")),
     path("agenda/", include("agenda.urls")),
+    # Mercado Pago's notifications (payments/views.py).
+    path("payments/", include("payments.urls")),
     path("", include("portal.urls")),
 ]

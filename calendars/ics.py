@@ -18,8 +18,15 @@ from icalendar import Calendar, Event, vCalAddress
 
 from reservations.models import Modality, ReservationEvent, Status
 
-# Changes that leave the calendar entry as it was: they do not raise its SEQUENCE.
-UNSEEN_ACTIONS = (ReservationEvent.Action.CREATED, ReservationEvent.Action.ATTENDANCE)
+# Changes that leave the calendar entry as it was (its time, place and state): they do not
+# raise its SEQUENCE. A payment or a refund is money, not the session.
+UNSEEN_ACTIONS = (
+    ReservationEvent.Action.CREATED,
+    ReservationEvent.Action.ATTENDANCE,
+    ReservationEvent.Action.PAID,
+    ReservationEvent.Action.PAYMENT,
+    ReservationEvent.Action.REFUNDED,
+)
 
 
 def uid_for(reservation):

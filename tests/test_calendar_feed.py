@@ -303,3 +303,15 @@ def test_the_sessions_page_offers_it_while_it_is_ahead(patient, professional, fr
     assert "calendar.ics" not in client.get(f"/reservations/{past.pk}/").content.decode()
     ahead.cancel(by=Actor.patient(patient, Channel.PAGE))
     assert "calendar.ics" not in client.get(f"/reservations/{ahead.pk}/").content.decode()
+
+
+def test_a_payment_leaves_the_calendar_entry_as_it_was(patient, make_reservation, frozen_now):
+    from calendars import ics
+    from reservations.actions import ActionKind, recording
+    from reservations.models import ReservationEvent
+
+    session = make_reservation(patient, NOW + timedelta(days=3))
+    with recording(ActionKind.PAYMENT, by=Actor.system(), at=NOW) as action:
+        for what in ("paid", "refunded"):
+            action.log(ReservationEvent(reservation=session, action=what, changes={"amount": "1"}))
+    assert ics.sequence_for(session) == 0

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from calendars import ics
-from reservations.models import Modality, Reservation, ReservationEvent, Status
+from reservations.models import Modality, ReasonCode, Reservation, ReservationEvent, Status
 from reservations.texts import long_date, turn_time
 from series.models import SeriesEvent
 
@@ -179,17 +179,29 @@ def _calendars(row, user, sessions):
         events.append(event)
     method = "CANCEL" if cancelled else "REQUEST"
     found = [("turno.ics", method, ics.calendar_for(events, method))]
-    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED, Kind.CONFIRMED):
+    if row.kind in (Kind.RESCHEDULED, Kind.PATIENT_RESCHEDULED, Kind.CONFIRMED) and row.action_id:
         gone = []
-        for item in sessions:
-            if item.old is not None and not item.stands:
-                # The session it replaced leaves the calendar (another UID: another reservation).
-                event = ics.event_for(item.old, viewer=user)
-                event["STATUS"] = "CANCELLED"
-                gone.append(event)
+        for old in _moved_away(row):
+            # The session a move replaced leaves the calendar (another UID: another reservation):
+            # the one moved, or a request to move it that a new request replaced.
+            event = ics.event_for(old, viewer=user)
+            event["STATUS"] = "CANCELLED"
+            gone.append(event)
         if gone:
             found.append(("turno-anterior.ics", "CANCEL", ics.calendar_for(gone, "CANCEL")))
     return found
+
+
+def _moved_away(row):
+    """The sessions of `row`'s recipient that its action cancelled because they were moved."""
+    whose = "professional" if row.kind in PROFESSIONAL_KINDS else "client"
+    events = ReservationEvent.objects.filter(
+        action_id=row.action_id,
+        action=ReservationEvent.Action.CANCELLED,
+        reason=ReasonCode.RESCHEDULED,
+        **{f"reservation__{whose}_id": row.recipient_id},
+    ).select_related("reservation__client", "reservation__professional__professional_profile")
+    return [e.reservation for e in events.order_by("reservation__start_time", "id")]
 
 
 def when(start, end):

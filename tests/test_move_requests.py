@@ -360,3 +360,18 @@ def test_the_patient_is_told_her_request_was_sent_not_that_her_session_moved(
     page = client.get(response["Location"]).content.decode()
     assert "Enviamos tu pedido. Tu turno sigue en pie hasta que tu profesional lo acepte." in page
     assert "Tu turno cambió de horario" not in page
+
+
+def test_a_replaced_request_leaves_her_calendar_and_the_session_stays(
+    patient, session, frozen_now
+):
+    client = csrf_client(patient)
+    ask_to_move(client, session, at(WEDNESDAY, 11))
+    first = Reservation.objects.get(rescheduled_from=session)
+    read_all()
+    ask_to_move(client, first, at(WEDNESDAY, 12))
+    second = Reservation.objects.get(rescheduled_from=session, status="PENDING")
+    (message,) = sent_to(patient.email)
+    methods = dict(calendars_of(message))
+    assert uids(methods["REQUEST"]) == {f"{second.pk}@turnos"}
+    assert uids(methods["CANCEL"]) == {f"{first.pk}@turnos"}  # never the session itself

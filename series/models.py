@@ -266,7 +266,9 @@ class Series(models.Model):
 
         Nobody is there to agree to skip a clash (a booking or a time off written since the series
         was made): the date is skipped all the same, never double booked, and recorded with no one
-        as having agreed, for staff to review. Returns how many sessions it created.
+        as having agreed, for staff to review. A day the practice is closed needs no review: whoever
+        made the series saw that closed days are skipped, and is recorded as having agreed. Returns
+        how many sessions it created.
         """
         now = now or timezone.now()
         with recording(ActionKind.SERIES_EXTEND, by=Actor.system(), at=now) as action:
@@ -283,8 +285,9 @@ class Series(models.Model):
             for planned in plan:
                 try:
                     with transaction.atomic():
+                        agreed = series.created_by if not planned.asks else None
                         created += bool(
-                            series.book_planned(planned, action=action, consented_by=None)
+                            series.book_planned(planned, action=action, consented_by=agreed)
                         )
                 except ValidationError as exc:
                     if not is_overlap(exc):

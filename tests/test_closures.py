@@ -333,3 +333,21 @@ def test_a_series_still_asks_about_a_real_clash_beside_a_holiday(
     html = r.content.decode()
     assert html.count("plan-list__item--clash") == 1
     assert re.findall(r'name="skip" value="(\d+)"', html) == ["2"]
+
+
+def test_the_worker_skips_a_closed_day_with_nothing_left_to_review(professional, series_form):
+    from series.services import extend_all_series
+
+    pro = csrf_client(professional)
+    preview = pro.post("/agenda/series/new/", {**series_form, "_preview": "1"})
+    digest = re.search(r'name="digest" value="(\w+)"', preview.content.decode())[1]
+    pro.post("/agenda/series/new/", {**series_form, "_confirm": "1", "digest": digest})
+    series = Series.objects.get()
+    last = max(r.start_time for r in Reservation.objects.filter(occurrence__series=series))
+    closed = last.astimezone(BA).date() + timedelta(days=7)  # the next date the worker adds
+    Closure.objects.create(name="Mudanza", first_day=closed, last_day=closed)
+    with time_machine.travel(NOW + timedelta(weeks=1), tick=False):
+        extend_all_series()
+    skipped = SkippedOccurrence.objects.get(series=series, start__date=closed)
+    assert skipped.reason == "Mudanza"
+    assert skipped.consented_by == professional  # who made the series: not "to review"

@@ -362,9 +362,7 @@ def test_the_patient_is_told_her_request_was_sent_not_that_her_session_moved(
     assert "Tu turno cambió de horario" not in page
 
 
-def test_a_replaced_request_leaves_her_calendar_and_the_session_stays(
-    patient, session, frozen_now
-):
+def test_a_replaced_request_leaves_her_calendar_and_the_session_stays(patient, session, frozen_now):
     client = csrf_client(patient)
     ask_to_move(client, session, at(WEDNESDAY, 11))
     first = Reservation.objects.get(rescheduled_from=session)

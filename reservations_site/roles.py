@@ -4,15 +4,16 @@ existing database at its next `make migrate`, and a permission added to the grou
 admin is taken away again. Each person's role is a superuser's decision: staff status plus the
 group (README, "Reception").
 
-Reception books, moves and cancels sessions (series too), registers and invites patients and
-professionals, keeps the professionals' hours and absences and the practice's closures, and reads
-the logs of what happened to sessions, hours and messages, and the patients' deletion requests. It
-deletes nothing but an hour range, an absence or a closure (the only deletions the site has; hours
-and absences are recorded, a closure in the admin's own history). What it cannot reach is decided
-by the admin itself, whatever a group holds: the superuser switch, groups, permissions and staff
-status (accounts/admin.py), a staff member's or a professional's password and email
-(accounts/credentials.py), the access log, second factors, email addresses, task
-results and other people's login sessions (superusers only, or no permission here)."""
+Reception books, moves and cancels sessions (series too), registers patients and professionals
+(each invited as they are added; only a patient's invitation may reception send again), keeps the
+professionals' hours and absences and the practice's closures, and reads the logs of what happened
+to sessions, hours and messages, and the patients' deletion requests. It deletes nothing but an
+hour range, an absence or a closure (the only deletions the site has; hours and absences are
+recorded, a closure in the admin's own history). What it cannot reach is decided by the admin
+itself, whatever a group holds: the superuser switch, groups, permissions and staff status
+(accounts/admin.py), a staff member's or a professional's password and email
+(accounts/credentials.py), the access log, second factors, email addresses, task results and other
+people's login sessions (superusers only, or no permission here)."""
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import router

@@ -295,6 +295,7 @@ def test_the_reset_knows_every_kind_of_row_that_points_at_a_session():
         "Reservation.rescheduled_from",
         "ReservationEvent.reservation",
         "Outbox.reservation",
+        "Payment.reservation",
         "Occurrence.reservation",
         "Occurrence.series",
         "SkippedOccurrence.series",

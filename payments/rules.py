@@ -126,18 +126,28 @@ def _upsert(reservation, mp_id, status, amount, currency, refunded, now):
                 if status == PaymentStatus.APPROVED:
                     settle(payment, action)
                 return Outcome("created", payment)
-        old_status, old_refunded = payment.status, payment.amount_refunded
-        new_status = status if replaces(status, old_status) else old_status
-        # What was refunded only grows (a late "approved" without the refund says less).
-        new_refunded = max(old_refunded, refunded)
-        if (new_status, new_refunded) == (old_status, old_refunded):
+        old_status = payment.status
+        if not _catch_up(action, payment, status, refunded, now):
             return Outcome("unchanged", payment)
-        payment.status, payment.amount_refunded, payment.updated_at = new_status, new_refunded, now
-        payment.save(update_fields=["status", "amount_refunded", "updated_at"])
-        _log(action, payment, old_status, new_status, old_refunded, new_refunded)
-        if new_status == PaymentStatus.APPROVED and old_status != PaymentStatus.APPROVED:
+        if payment.status == PaymentStatus.APPROVED and old_status != PaymentStatus.APPROVED:
             settle(payment, action)
         return Outcome("updated", payment)
+
+
+def _catch_up(action, payment, status, refunded, now):
+    """Move our row (locked) forward to what Mercado Pago says: its status only when it replaces
+    ours (models.replaces), what was refunded only up (a late "approved" without the refund says
+    less); the change saved and logged. Returns whether anything changed."""
+    old_status, old_refunded = payment.status, payment.amount_refunded
+    moves_on = status in PaymentStatus.values and replaces(status, old_status)
+    new_status = status if moves_on else old_status
+    new_refunded = max(old_refunded, refunded)
+    if (new_status, new_refunded) == (old_status, old_refunded):
+        return False
+    payment.status, payment.amount_refunded, payment.updated_at = new_status, new_refunded, now
+    payment.save(update_fields=["status", "amount_refunded", "updated_at"])
+    _log(action, payment, old_status, new_status, old_refunded, new_refunded)
+    return True
 
 
 def _log(action, payment, old_status, new_status, old_refunded, new_refunded):
@@ -217,13 +227,6 @@ def refund(payment, amount, *, by, reason="", key=None, now=None):
         row.save(update_fields=["mp_refund_id", "status", "updated_at"])
         # What is refunded, as Mercado Pago counts it: its notification of this refund may have
         # been applied already, and must not be counted twice.
-        old, old_status = payment.amount_refunded, payment.status
-        new = max(old, money(found.get("transaction_amount_refunded") or 0))
-        new_status = found.get("status")
-        if new_status not in PaymentStatus.values or not replaces(new_status, old_status):
-            new_status = old_status
-        if (new, new_status) != (old, old_status):
-            payment.amount_refunded, payment.status, payment.updated_at = new, new_status, now
-            payment.save(update_fields=["amount_refunded", "status", "updated_at"])
-            _log(action, payment, old_status, new_status, old, new)
+        refunded = money(found.get("transaction_amount_refunded") or 0)
+        _catch_up(action, payment, found.get("status"), refunded, now)
     return row

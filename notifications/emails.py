@@ -10,6 +10,7 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.dispatch import Signal
 from django.template import Context
 from django.template.loader import get_template
 from django.urls import reverse
@@ -42,7 +43,12 @@ MOVE_EVENTS = (
 )
 
 # Kinds whose message is about a session the patient should have on their calendar.
-NO_CALENDAR = (Kind.ACCOUNT, Kind.DAILY_SUMMARY)
+NO_CALENDAR = (Kind.ACCOUNT, Kind.DAILY_SUMMARY, Kind.REFUNDED)
+
+# Sent while a message to a patient about a session is rendered, with `reservation` and `row`: a
+# capability built over this one adds to what the message says (payments: what was paid and
+# what comes back) by returning a dict of context, without this app knowing of it.
+message_context = Signal()
 
 
 def skip_reason(row, now):
@@ -303,6 +309,9 @@ def _context(row, sessions):
             "hours": reminder_hours(r),
         }
     )
+    if for_patient:
+        for _receiver, extra in message_context.send(sender=Kind, reservation=r, row=row):
+            context.update(extra or {})
     return context
 
 

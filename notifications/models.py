@@ -53,6 +53,8 @@ class Kind(models.TextChoices):
     RESCHEDULED = "rescheduled", _("Session moved")
     CHANGED = "changed", _("Session details changed")
     EXPIRED = "expired", _("Request expired")
+    # Money given back (payments): how much, and why.
+    REFUNDED = "refunded", _("Refund")
     REMINDER = "reminder", _("Reminder")
     # Allauth's messages (the invitation to set a password, a password reset), rendered when
     # asked for and kept whole on the row.

@@ -45,6 +45,7 @@ EVENTS_OF_KIND = {
     Kind.PATIENT_RESCHEDULED: (Event.CREATED,),
     Kind.CHANGED: (Event.CHANGED,),
     Kind.EXPIRED: (Event.EXPIRED,),
+    Kind.REFUNDED: (Event.REFUNDED,),
 }
 # Fields of a session its patient sees change (the time has a message of its own).
 SEEN_FIELDS = ("session_modality", "video_url")
@@ -98,7 +99,8 @@ def _news(action, now):
         if by.role == Role.PATIENT:
             tell(Kind.PATIENT_RESCHEDULED, of(Event.CREATED), to="professional")
     elif kind in (ActionKind.BOOK, ActionKind.SERIES_CREATE):
-        created = of(Event.CREATED)
+        # A session held while its patient pays is news once paid (ActionKind.PAYMENT, below).
+        created = [e for e in of(Event.CREATED) if not e.reservation.awaiting_payment]
         # A session the practice booked for the patient is told as such ("we booked a session
         # for you"), not as the patient's own request.
         for_you = kind == ActionKind.BOOK and by.is_practice
@@ -118,6 +120,20 @@ def _news(action, now):
             tell(Kind.PATIENT_CANCELLED, of(Event.CANCELLED), "professional")
         else:
             tell(Kind.CANCELLED, of(Event.CANCELLED))
+    elif kind in (ActionKind.PAYMENT, ActionKind.REFUND):
+        # A session paid for: confirmed (the professional told as of a booking), or now a
+        # request for a professional who approves bookings (its "created" event). Money given
+        # back, however we heard of it.
+        confirmed = of(Event.CONFIRMED)
+        tell(Kind.CONFIRMED, confirmed)
+        tell(
+            Kind.NEW_BOOKING,
+            [e for e in confirmed if _wants_booking_emails(e.reservation)],
+            "professional",
+        )
+        tell(Kind.BOOKED, of(Event.CREATED))
+        tell(Kind.NEW_REQUEST, of(Event.CREATED), "professional")
+        tell(Kind.REFUNDED, of(Event.REFUNDED))
     else:
         tell(Kind.CONFIRMED, of(Event.CONFIRMED))
         tell(Kind.DECLINED, of(Event.DECLINED))
@@ -136,6 +152,7 @@ _TOLD = (
     Event.RESCHEDULED,
     Event.CHANGED,
     Event.EXPIRED,
+    Event.REFUNDED,
 )
 _SILENT = (ActionKind.IMPORT, ActionKind.SERIES_EXTEND, ActionKind.ATTENDANCE)
 

@@ -239,9 +239,52 @@ def replaces(new, old):
     return new != old and STATUS_RANK[new] >= STATUS_RANK[old]
 
 
+# Statuses of a payment whose money reached the practice (some of it may have been given back).
+RECEIVED = (PaymentStatus.APPROVED, PaymentStatus.IN_MEDIATION, PaymentStatus.REFUNDED)
+
+
+class Method(models.TextChoices):
+    MERCADOPAGO = "mercadopago", _("Mercado Pago")
+    # Recorded by reception from the admin: the money changed hands outside Mercado Pago.
+    CASH = "cash", _("Cash")
+    TRANSFER = "transfer", _("Bank transfer")
+
+
+class Checkout(models.Model):
+    """What we asked Mercado Pago to collect for a session held while its patient pays: the
+    amount (fixed when the preference is made), the preference, and until when it may be paid.
+    A payment for the session must be exactly this (rules.apply)."""
+
+    reservation = models.OneToOneField(
+        Reservation,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="checkout",
+        verbose_name=_("reservation"),
+    )
+    amount = money_field(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    preference_id = models.CharField(_("Mercado Pago preference id"), max_length=64, blank=True)
+    # Where the patient pays (the preference's init_point).
+    url = models.URLField(_("checkout address"), max_length=500, blank=True)
+    expires_at = models.DateTimeField(_("may be paid until"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("checkout")
+        verbose_name_plural = _("checkouts")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="checkout_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency}"
+
+
 class Payment(models.Model):
-    """One Mercado Pago payment for a session: one row per Mercado Pago payment id, written only
-    from what its API answered (payments/rules.py), never from a notification's own body."""
+    """One payment for a session: a Mercado Pago one (one row per Mercado Pago payment id,
+    written only from what its API answered, payments/rules.py, never from a notification's own
+    body), or one reception recorded as paid by other means (cash, transfer)."""
 
     reservation = models.ForeignKey(
         Reservation,
@@ -249,7 +292,23 @@ class Payment(models.Model):
         related_name="payments",
         verbose_name=_("reservation"),
     )
-    mp_payment_id = models.CharField(_("Mercado Pago payment id"), max_length=32, unique=True)
+    method = models.CharField(
+        _("paid by"), max_length=12, choices=Method.choices, default=Method.MERCADOPAGO
+    )
+    # None for a payment by other means.
+    mp_payment_id = models.CharField(
+        _("Mercado Pago payment id"), max_length=32, unique=True, null=True, blank=True
+    )
+    # Who recorded a payment by other means, and what they noted (a receipt number, say).
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=PaymentStatus.choices)
     amount = money_field(_("amount"))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
@@ -267,11 +326,27 @@ class Payment(models.Model):
                 condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
                 name="payment_refunded_within_amount",
             ),
+            models.CheckConstraint(
+                condition=Q(method="mercadopago", mp_payment_id__isnull=False)
+                | (~Q(method="mercadopago") & Q(mp_payment_id__isnull=True)),
+                name="payment_mp_id_iff_mercadopago",
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
 
     def __str__(self):
-        return f"{self.mp_payment_id} · {self.amount} {self.currency} · {self.get_status_display()}"
+        who = self.mp_payment_id or self.get_method_display()
+        return f"{who} · {self.amount} {self.currency} · {self.get_status_display()}"
+
+    @property
+    def received(self):
+        """Whether its money reached the practice (some may have been given back since)."""
+        return self.status in RECEIVED
+
+    @property
+    def held(self):
+        """What the practice holds of it now."""
+        return self.amount - self.amount_refunded if self.received else ZERO
 
 
 class RefundStatus(models.TextChoices):
@@ -283,9 +358,13 @@ class RefundStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+OPEN_REFUNDS = (RefundStatus.REQUESTED, RefundStatus.IN_PROCESS)
+
+
 class Refund(models.Model):
-    """A refund asked of Mercado Pago. Its idempotency key goes with every attempt
-    (X-Idempotency-Key), so asking again after a timeout refunds once."""
+    """A refund: decided (REQUESTED), then asked of Mercado Pago with its idempotency key on
+    every attempt (X-Idempotency-Key), so asking again after a timeout refunds once; a payment
+    by other means is given back by hand and its refund recorded APPROVED at once."""
 
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment")
@@ -296,6 +375,16 @@ class Refund(models.Model):
         _("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
     )
     mp_refund_id = models.CharField(_("Mercado Pago refund id"), max_length=32, blank=True)
+    # Why, as the patient reads it (a code for the rules' own: see rules.REFUND_REASONS).
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
@@ -305,6 +394,14 @@ class Refund(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [
+            # The refunds still in progress, for the worker to carry out and reconcile.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["requested", "in_process"]),
+                name="refund_open",
+            )
         ]
 
     def __str__(self):

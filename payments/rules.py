@@ -6,23 +6,38 @@ and keeps our one row for it in step: created the first time, its status moved f
 (`recording()`), the one place every action goes through. Deliveries repeated, out of order or
 at once change nothing twice: the row is unique per Mercado Pago id and is changed under its lock.
 
-`settle(payment, action)` is where a payment that became approved will act on its session
-(confirm it, or refund it when its slot was lost); booking does not ask for payment yet, so it
-does nothing.
+`settle(payment, action)` is what a payment that became approved does to its session: a session
+held for it is CONFIRMED (or, with a professional who approves bookings, waits for them, paid);
+one whose hold lapsed comes back if its time is still free; anything else (its time taken, the
+session cancelled meanwhile, paid twice) is refunded in full.
+
+Refunds are decided inside the action that owes them (`ask_refund`, a REQUESTED row; follow.py
+for cancels) and carried out once it commits (`carry_out`, with the row's idempotency key), by
+the request or, failing that, by the worker (tasks.py).
 """
 
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reservations.actions import ActionKind, Actor, recording
-from reservations.models import Reservation, ReservationEvent
+from reservations.models import ReasonCode, Reservation, ReservationEvent, Status
+from reservations.tasks import schedule_expiry
+from scheduling.booking import needs_approval
 
 from . import mercadopago
 from .models import (
+    OPEN_REFUNDS,
+    RECEIVED,
+    ZERO,
+    Checkout,
+    Method,
     Payment,
     PaymentPolicy,
     PaymentStatus,
@@ -59,8 +74,12 @@ def reservation_of(found):
 
 
 def amount_asked(reservation):
-    """(amount, currency) a payment for `reservation` must be: for now, what its professional's
-    policy asks for its modality; None when the policy asks for nothing."""
+    """(amount, currency) a payment for `reservation` must be: what its Checkout asked Mercado
+    Pago for; without one, what its professional's policy asks for its modality; None when the
+    policy asks for nothing."""
+    checkout = Checkout.objects.filter(reservation=reservation).first()
+    if checkout is not None:
+        return (checkout.amount, checkout.currency)
     policy = PaymentPolicy.objects.filter(professional_id=reservation.professional_id).first()
     if policy is None:
         return None
@@ -179,44 +198,186 @@ def _log(action, payment, old_status, new_status, old_refunded, new_refunded):
     )
 
 
-def settle(payment, action):
-    """The hook for what an approved payment does to its session, called once per payment, in
-    the action (and transaction) that recorded it as approved.
+# Why a refund was made, as its patient reads it (Refund.reason holds the code; reception's own
+# refunds hold the reason they wrote).
+REFUND_REASONS = {
+    "cancelled": _("The session was cancelled."),
+    "late": _(
+        "The session was cancelled late or missed: the practice keeps part, as its policy says."
+    ),
+    "declined": _("Your professional could not take the session."),
+    "expired": _("The request lapsed before your professional confirmed it."),
+    "slot_taken": _("Your payment arrived after the hold had lapsed, and the time was taken."),
+    "too_late": _("Your payment arrived after the session's time."),
+    "paid_twice": _("The session was already paid."),
+}
 
-    Booking does not ask for payment yet, so nothing: the session keeps its status. When it
-    does, this is where a PENDING session held for payment is CONFIRMED (or stays PENDING, paid,
-    for a professional who approves bookings), and where a payment approved after its hold
-    lapsed confirms only if the slot is still free and is otherwise refunded in full.
-    """
+
+def refund_reason_text(reason):
+    """A refund's reason as its patient reads it."""
+    return REFUND_REASONS.get(reason, reason)
+
+
+def settle(payment, action):
+    """What `payment`, just recorded as approved (locked, in `action`), does to its session."""
+    now = action.at
+    r = Reservation.objects.select_for_update().get(pk=payment.reservation_id)
+    payment.reservation = r
+    paid_before = (
+        Payment.objects.filter(reservation=r, status__in=RECEIVED).exclude(pk=payment.pk).exists()
+    )
+    if paid_before:
+        return _refund_all(payment, action, "paid_twice")
+    if not r.awaiting_payment:
+        return None  # a session not held for payment (paid from the admin's link, say): paid
+    if r.start_time <= now:
+        return _refund_all(payment, action, "too_late")
+    if r.status == Status.PENDING:
+        return _accept(r, action, now)
+    if r.cancellation_reason == ReasonCode.EXPIRED:
+        return _reinstate(r, payment, action, now)
+    return _refund_all(payment, action, "cancelled")  # cancelled while she paid
+
+
+def _paid_status(r, now):
+    """(status, expires_at) of a session just paid: CONFIRMED, or PENDING for a professional who
+    approves bookings, then held as any request is."""
+    if needs_approval(r.professional):
+        return Status.PENDING, Reservation.pending_expiry(r.start_time, now)
+    return Status.CONFIRMED, None
+
+
+def _accept(r, action, now):
+    """The session held for this payment (still holding its time, even if its hold has just
+    lapsed: nobody else could take it) is paid."""
+    status, expires_at = _paid_status(r, now)
+    Reservation.objects.filter(pk=r.pk).update(
+        status=status, expires_at=expires_at, awaiting_payment=False
+    )
+    _log_paid(r, action, Status.PENDING, status)
+
+
+def _reinstate(r, payment, action, now):
+    """The hold lapsed before the payment came: the session comes back if its time is still free
+    (the database's guard against overlaps decides), else the payment is refunded in full."""
+    status, expires_at = _paid_status(r, now)
+    try:
+        with transaction.atomic():
+            Reservation.objects.filter(pk=r.pk, status=Status.CANCELLED).update(
+                status=status,
+                expires_at=expires_at,
+                awaiting_payment=False,
+                cancelled_at=None,
+                cancelled_by=None,
+                cancellation_reason="",
+            )
+    except IntegrityError:
+        return _refund_all(payment, action, "slot_taken")
+    _log_paid(r, action, Status.CANCELLED, status)
     return None
 
 
-def refund(payment, amount, *, by, reason="", key=None, now=None):
-    """Give back `amount` (a Decimal) of `payment` through Mercado Pago, as one action of `by`
-    (an Actor). `key`: the idempotency key, the same for every attempt at this refund (a new one
-    when None). Asked again with a key it has seen, it asks Mercado Pago again with that key
-    (which refunds once) and stores what it answers; the payment's refunded amount is then read
-    back from Mercado Pago. Raises MercadoPagoError when Mercado Pago could not be asked: the
-    Refund row stays REQUESTED, to ask again with its key.
-    """
-    now = now or timezone.now()
+def _log_paid(r, action, old_status, status):
+    r.refresh_from_db()
+    if status == Status.CONFIRMED:
+        what = ReservationEvent.Action.CONFIRMED
+    else:
+        # Now a request for the professional, told of it as of a new one (notifications).
+        what = ReservationEvent.Action.CREATED
+        schedule_expiry(r)
+    action.log(
+        ReservationEvent(
+            reservation=r,
+            action=what,
+            from_status=old_status,
+            to_status=status,
+            changes={"paid": True},
+        )
+    )
+
+
+def _refund_all(payment, action, reason):
+    left = left_to_refund(payment)
+    if left > 0:
+        ask_refund(payment, left, action=action, reason=reason, key=f"{payment.pk}-{reason}")
+
+
+def left_to_refund(payment):
+    """What may still be refunded of `payment`: what the practice holds, less refunds decided and
+    not yet made."""
+    coming = sum((r.amount for r in payment.refunds.filter(status__in=OPEN_REFUNDS)), start=ZERO)
+    return max(ZERO, payment.held - coming)
+
+
+def ask_refund(payment, amount, *, action, reason="", key=None, by_user=None):
+    """Decide a refund of `amount` of `payment`, inside `action`: a REQUESTED row, carried out
+    once the action commits (a payment by other means is given back by hand: recorded made).
+    `key`: the same for every attempt at this refund; a key already used is that refund, not a
+    new one. Returns the Refund."""
     amount = money(amount)
     key = key or uuid.uuid4().hex
-    left = payment.amount - payment.amount_refunded
-    if not Refund.objects.filter(idempotency_key=key).exists() and not 0 < amount <= left:
-        raise ValueError(f"A refund is more than nothing and at most what is left ({left}).")
-    row, _ = Refund.objects.get_or_create(
+    row = Refund.objects.filter(idempotency_key=key).first()
+    if row is not None:
+        return row
+    if not 0 < amount <= left_to_refund(payment):
+        raise ValueError(
+            f"A refund is more than nothing and at most what is left ({left_to_refund(payment)})."
+        )
+    by_hand = payment.method != Method.MERCADOPAGO
+    row = Refund.objects.create(
+        payment=payment,
+        amount=amount,
         idempotency_key=key,
-        defaults={"payment": payment, "amount": amount, "created_at": now, "updated_at": now},
+        reason=reason,
+        requested_by=by_user,
+        status=RefundStatus.APPROVED if by_hand else RefundStatus.REQUESTED,
+        created_at=action.at,
+        updated_at=action.at,
     )
-    if row.payment_id != payment.pk or row.amount != amount:
+    if by_hand:
+        refunded = payment.amount_refunded + amount
+        status = PaymentStatus.REFUNDED if refunded == payment.amount else payment.status
+        _catch_up(action, payment, status, refunded, action.at)
+    else:
+        from .tasks import carry_out_refund
+
+        transaction.on_commit(lambda: carry_out_refund.enqueue(row.pk))
+    return row
+
+
+def refund(payment, amount, *, by, reason="", key=None, now=None):
+    """Refund `amount` (a Decimal) of `payment` now, as one action of `by` (an Actor): decided,
+    then asked of Mercado Pago at once (reception's refund from the admin). `key` as for
+    ask_refund. Raises MercadoPagoError when Mercado Pago could not be asked: the Refund row
+    stays REQUESTED, for the worker to ask again with its key."""
+    now = now or timezone.now()
+    amount = money(amount)
+    row = Refund.objects.filter(idempotency_key=key).first() if key else None
+    if row is not None and (row.payment_id != payment.pk or row.amount != amount):
         raise ValueError(f"The idempotency key {key} is another refund's.")
+    if row is None:
+        with recording(ActionKind.REFUND, by=by, at=now, reason=reason) as action:
+            payment = Payment.objects.select_for_update().get(pk=payment.pk)
+            row = ask_refund(
+                payment, amount, action=action, reason=reason, key=key, by_user=by.user
+            )
+    return carry_out(row, now=now)
+
+
+def carry_out(row, now=None):
+    """Ask Mercado Pago for the refund `row` decided, with its key (asked again, it refunds
+    once), and store what it answers; the payment's refunded amount is then read back from
+    Mercado Pago. Does nothing to a refund already answered. Raises MercadoPagoError when Mercado
+    Pago could not be asked: the row stays REQUESTED."""
+    now = now or timezone.now()
     if row.status != RefundStatus.REQUESTED:
         return row
-    answer = mercadopago.refund(payment.mp_payment_id, row.amount, key)
+    payment = row.payment
+    answer = mercadopago.refund(payment.mp_payment_id, row.amount, row.idempotency_key)
     found = mercadopago.get_payment(payment.mp_payment_id)
     status = answer.get("status")
-    with recording(ActionKind.REFUND, by=by, at=now, reason=reason) as action:
+    by = Actor.system()
+    with recording(ActionKind.REFUND, by=by, at=now, reason=row.reason) as action:
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         row = Refund.objects.select_for_update().get(pk=row.pk)
         if row.status != RefundStatus.REQUESTED:
@@ -230,3 +391,48 @@ def refund(payment, amount, *, by, reason="", key=None, now=None):
         refunded = money(found.get("transaction_amount_refunded") or 0)
         _catch_up(action, payment, found.get("status"), refunded, now)
     return row
+
+
+def refund_heard(row, found, now=None):
+    """A refund in process (`row`), as Mercado Pago's payment `found` now lists it: its status."""
+    for item in found.get("refunds") or []:
+        status = item.get("status")
+        heard = str(item.get("id")) == row.mp_refund_id and status in RefundStatus.values
+        if heard and status != row.status:
+            Refund.objects.filter(pk=row.pk).update(status=status, updated_at=now or timezone.now())
+
+
+def record_paid_by_hand(reservation, amount, method, *, by, note="", now=None):
+    """Reception records `reservation` as paid `amount` by other means (cash, transfer): a
+    Payment of that method, approved, an event, and what an approved payment does (settle)."""
+    now = now or timezone.now()
+    with recording(ActionKind.PAYMENT, by=by, at=now) as action:
+        payment = Payment.objects.create(
+            reservation=reservation,
+            method=method,
+            status=PaymentStatus.APPROVED,
+            amount=money(amount),
+            currency="ARS",
+            recorded_by=by.user,
+            note=note,
+            created_at=now,
+            updated_at=now,
+        )
+        _log(action, payment, None, PaymentStatus.APPROVED, 0, ZERO)
+        settle(payment, action)
+    return payment
+
+
+def open_payments(now):
+    """The sessions whose payment we may not have heard of: held for payment (or lapsed so
+    within the last day: a payment approved late still counts), with a checkout made."""
+    since = now - timedelta(days=1)
+    return Reservation.objects.filter(awaiting_payment=True, checkout__isnull=False).filter(
+        Q(status=Status.PENDING) | Q(status=Status.CANCELLED, cancelled_at__gte=since)
+    )
+
+
+def reconcile(reservation, now=None):
+    """Ask Mercado Pago for every payment made for `reservation` and apply each: how a payment
+    whose notification never came is found. Returns the outcomes."""
+    return [apply(found, now=now) for found in mercadopago.search_payments(str(reservation.pk))]

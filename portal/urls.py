@@ -8,6 +8,9 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("reservations/<uuid:pk>/", views.reservation_detail, name="reservation_detail"),
     path("reservations/<uuid:pk>/cancel/", views.cancel, name="reservation_cancel"),
+    # Paying for a session held for payment, and Mercado Pago's way back.
+    path("reservations/<uuid:pk>/pay/", views.pay, name="reservation_pay"),
+    path("reservations/<uuid:pk>/paid/", views.payment_return, name="payment_return"),
     path("professionals/<uuid:pk>/photo/", views.professional_photo, name="professional_photo"),
     # Booking and moving a session.
     path("book/", views.choose_professional, name="book"),

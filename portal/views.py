@@ -3,6 +3,7 @@ session, preferences and the calendar links. Each view finds what is the user's 
 is the same 404 as a missing id) and asks the core and the capabilities to act; no rule lives here.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -38,6 +39,10 @@ from accounts.models import ProfessionalProfile, zone_city
 from audit.log import refused
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
+from payments import booking as paid_booking
+from payments import ledger as payment_ledger
+from payments import mercadopago
+from payments import rules as payment_rules
 from privacy import export as privacy_export
 from privacy import responses as privacy_responses
 from privacy.models import BUSINESS_DAYS_TO_ACT, DeletionRequest
@@ -170,6 +175,8 @@ def cancel(request, pk):
         return redirect(detail_url if from_detail else "dashboard")
     # The session is shown again where it was, in its new state: the page does not move.
     ctx = {"now": now, "r": reservation, "result_message": message, "ok": not refusal}
+    if from_detail:  # its page shows the session's money: what comes back now
+        ctx["account"] = payment_ledger.ledger(reservation, now)
     template = "portal/detail.html" if from_detail else "portal/dashboard.html"
     return render(request, template + "#cancel-result", ctx)
 
@@ -178,7 +185,13 @@ def cancel(request, pk):
 @login_required
 def reservation_detail(request, pk):
     reservation = _get_reservation_for_client(request, pk)
-    ctx = {"r": reservation, "now": timezone.now(), "events": reservation.patient_events()}
+    now = timezone.now()
+    ctx = {
+        "r": reservation,
+        "now": now,
+        "events": reservation.patient_events(),
+        "account": payment_ledger.ledger(reservation, now),
+    }
     return render(request, "portal/detail.html", ctx)
 
 
@@ -291,7 +304,13 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         slots = [slot for slot in slots if slot.start != moving.start_time]
     # What refuses her whatever time she picks is said before she picks: the times are shown,
     # but not as links.
-    blocked = booking.booking_refusal(patient, professional, now) if moving is None else None
+    policy = paid_booking.policy_of(professional) if moving is None else None
+    holding = bool(policy and policy.collect != "none")
+    blocked = (
+        booking.booking_refusal(patient, professional, now, holding=holding)
+        if moving is None
+        else None
+    )
     # Each free slot with the link that picks it.
     by_day = {}
     for slot in slots:
@@ -328,6 +347,8 @@ def _week_context(request, professional, now, *, week=None, moving=None):
         "moving": moving,
         "blocked": blocked,
         "move_request": moving is not None and booking.is_move_request(moving),
+        # What it costs and how it is paid, said before she picks a time.
+        "price_lines": payment_ledger.policy_lines(policy, _notice_hours(professional)),
         "week": week,
         "week_label": long_date(week, with_year=week.year != today.year),
         "days": days,
@@ -381,13 +402,76 @@ def book(request, pk):
     modality = request.POST.get("modality")
     if start is None or modality not in Modality.values:
         return _refused(request, professional, now, booking.unavailable())
-    result = booking.request_booking(
+    result = paid_booking.book(
         request.user, professional, start, modality, now=now, channel=Channel.PAGE
     )
     if not isinstance(result, Reservation):
         return _refused(request, professional, now, result, start)
+    if result.awaiting_payment:
+        return _to_checkout(request, result, now)
     messages.success(request, _booked_message(result))
     return redirect("reservation_detail", result.pk)
+
+
+def _notice_hours(professional):
+    profile = ProfessionalProfile.objects.filter(user=professional).first()
+    return (
+        profile.cancellation_notice_hours if profile else settings.DEFAULT_CANCELLATION_NOTICE_HOURS
+    )
+
+
+def _to_checkout(request, reservation, now):
+    """Send the patient to pay for `reservation` on Mercado Pago; back to its page, saying why,
+    when it cannot be paid now."""
+    try:
+        url = paid_booking.checkout_url(reservation, now)
+    except mercadopago.MercadoPagoError:
+        messages.error(
+            request,
+            _("We could not reach Mercado Pago. Your time is held: try “Pay” again in a moment."),
+        )
+        return redirect("reservation_detail", reservation.pk)
+    if url is None:
+        messages.error(request, _("This session can no longer be paid for."))
+        return redirect("reservation_detail", reservation.pk)
+    return redirect(url)
+
+
+@require_POST
+@login_required
+def pay(request, pk):
+    """The session's "Pay" button: to Mercado Pago's checkout."""
+    reservation = _get_reservation_for_client(request, pk)
+    return _to_checkout(request, reservation, timezone.now())
+
+
+@never_cache
+@login_required
+def payment_return(request, pk):
+    """Where Mercado Pago sends the payer back. What it says in the address is not believed: the
+    page says what our database knows, after asking Mercado Pago itself when we have not heard
+    yet. Asked by htmx every few seconds while it waits (the "status" partial)."""
+    reservation = _get_reservation_for_client(request, pk)
+    now = timezone.now()
+    if reservation.awaiting_payment and reservation.status == Status.PENDING:
+        # Mercado Pago down: the webhook or the worker tells us later.
+        with contextlib.suppress(mercadopago.MercadoPagoError):
+            payment_rules.reconcile(reservation, now=now)
+        reservation = _get_reservation_for_client(request, pk)
+    account = payment_ledger.ledger(reservation, now)
+    waiting = reservation.awaiting_payment and reservation.status == Status.PENDING
+    ctx = {
+        "r": reservation,
+        "now": now,
+        "account": account,
+        "waiting": waiting,
+        "paid": bool(account.payments),
+        "payable": paid_booking.payable(reservation, now),
+    }
+    template = "portal/payment_return.html"
+    if request.htmx:
+        template += "#status"
+    return render(request, template, ctx)
 
 
 def _booked_message(reservation):

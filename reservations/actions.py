@@ -7,7 +7,9 @@ wrote on every session it touched, all under one id. The rules that change sessi
 (reservations.models, series) open the action with `recording()`, write their rows and log their
 events into it; once the transaction commits, `recording()` sends `action_recorded` with the whole
 action. That is how notifications hears of it (notifications/apps.py connects its receiver): it
-decides per action, so a series of nine sessions is one email, not nine.
+decides per action, so a series of nine sessions is one email, not nine. Just before the commit,
+`action_finishing` lets a capability decide inside the same transaction what the action owes
+(payments: the refund of a cancelled session that was paid).
 
 An action that writes nothing (a cancel refused, a confirm that lost a race) sends nothing.
 """
@@ -24,6 +26,11 @@ from django.utils.translation import gettext_lazy as _
 # Sent once an action's transaction has committed, with `action` (an Action). Receivers run in
 # the request (or the worker) that acted: keep them short, and never let them undo the change.
 action_recorded = Signal()
+# Sent inside an action's transaction, once its work is done and before it commits, with
+# `action`: for what must be decided with the change or not at all (payments decides there the
+# refund a cancel owes, payments/follow.py). Receivers may write rows and log events into the
+# action; an exception rolls the whole action back.
+action_finishing = Signal()
 
 
 class Channel(models.TextChoices):
@@ -162,6 +169,7 @@ def recording(kind, *, by, at, reason="", within=None):
     with transaction.atomic():
         yield action
         if action.events:
+            action_finishing.send(sender=Action, action=action)
             transaction.on_commit(
                 lambda: action_recorded.send(sender=Action, action=action), robust=True
             )

@@ -279,6 +279,10 @@ class Reservation(models.Model):
     # that session stands until the request is accepted (then it is cancelled with
     # ReasonCode.RESCHEDULED in the same transaction); else it was cancelled when this one was
     # booked. A session may have had several requests turned down, but one live move at most.
+    # PENDING because its patient is paying for it (payments): it holds its time until expires_at
+    # like a request, nobody but the payment confirms it, and nobody is told of it until it is
+    # paid. It stays True on a hold that lapsed unpaid: the record of why it was cancelled.
+    awaiting_payment = models.BooleanField(_("awaiting payment"), default=False, db_default=False)
     rescheduled_from = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -741,14 +745,16 @@ class Reservation(models.Model):
         return sum(r.expire(now) for r in cls.objects.overdue(now).filter(*conditions, **filters))
 
     def confirm(self, *, by, now=None, within=None):
-        """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed;
-        a request to move a session carries the move out (the old one cancelled as rescheduled),
+        """PENDING becomes CONFIRMED while the session is not over and its hold has not lapsed
+        (and is not waiting for its payment: the payment confirms it, payments.rules.settle); a
+        request to move a session carries the move out (the old one cancelled as rescheduled),
         in one transaction. Returns True when this call confirmed it."""
         now = now or timezone.now()
         with recording(ActionKind.CONFIRM, by=by, at=now, within=within) as action:
             updated = (
                 Reservation.objects.filter(pk=self.pk, status=Status.PENDING, end_time__gt=now)
                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .filter(awaiting_payment=False)
                 .update(status=Status.CONFIRMED, expires_at=None)
             )
             if updated:

@@ -359,6 +359,11 @@ BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "10/h")
 MERCADOPAGO_ACCESS_TOKEN = env("MERCADOPAGO_ACCESS_TOKEN")
 MERCADOPAGO_WEBHOOK_SECRET = env("MERCADOPAGO_WEBHOOK_SECRET")
 MERCADOPAGO_API_URL = env("MERCADOPAGO_API_URL")
+# How long a session booked with a payment due is held for its patient to pay (never past its
+# start); unpaid by then, it lapses and frees its time. The worker asks Mercado Pago about open
+# holds and refunds in progress this often, for the notifications that never came.
+PAYMENT_HOLD_MINUTES = env_int("PAYMENT_HOLD_MINUTES", 30)
+PAYMENT_RECONCILE_MINUTES = env_int("PAYMENT_RECONCILE_MINUTES", 2)
 
 # The practice's default cancellation notice; each professional may set their own.
 DEFAULT_CANCELLATION_NOTICE_HOURS = env_int("DEFAULT_CANCELLATION_NOTICE_HOURS", 48)

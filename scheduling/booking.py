@@ -74,11 +74,12 @@ def needs_approval(professional):
         return True
 
 
-def limit_refusal(patient, professional, now, moving=None):
+def limit_refusal(patient, professional, now, moving=None, holding=False):
     """The patient may hold BOOKING_MAX_PENDING requests for new sessions waiting for one
-    professional at once. A request to move a session is not one of them (it adds no session),
-    nor is the session being moved."""
-    if not needs_approval(professional):
+    professional at once; when booking asks for payment (`holding`), a session held while she
+    pays is one, whoever the professional. A request to move a session is not one of them (it
+    adds no session), nor is the session being moved."""
+    if not (holding or needs_approval(professional)):
         return None
     waiting = Reservation.objects.filter(
         client=patient,
@@ -87,6 +88,8 @@ def limit_refusal(patient, professional, now, moving=None):
         end_time__gt=now,
         rescheduled_from__isnull=True,
     ).exclude(expires_at__lte=now)  # a lapsed request waits for nobody
+    if not needs_approval(professional):
+        waiting = waiting.filter(awaiting_payment=True)
     if moving is not None:
         waiting = waiting.exclude(pk=moving.pk)
     if waiting.count() >= settings.BOOKING_MAX_PENDING:
@@ -100,10 +103,11 @@ def limit_refusal(patient, professional, now, moving=None):
     return None
 
 
-def booking_refusal(patient, professional, now):
+def booking_refusal(patient, professional, now, holding=False):
     """Why `patient` cannot book `professional` now whatever time she picks, or None: the
-    booking page says it before she chooses, and offers no time as a link."""
-    return limit_refusal(patient, professional, now)
+    booking page says it before she chooses, and offers no time as a link. `holding`: booking
+    asks for payment (limit_refusal)."""
+    return limit_refusal(patient, professional, now, holding=holding)
 
 
 def is_move_request(reservation):
@@ -122,7 +126,7 @@ def moving_exclude(reservation):
     return reservation.pk
 
 
-def _prepare(patient, professional, start_time, modality, now, moving=None):
+def _prepare(patient, professional, start_time, modality, now, moving=None, holding=False):
     """Inside the booking's transaction: serialize this patient's bookings, and check the slot
     and the limit. Returns (slot, modality, refusal). (Lapsed requests hold no slot and count
     toward no limit; one still in the database's way is expired by _booking_again.)"""
@@ -141,15 +145,19 @@ def _prepare(patient, professional, start_time, modality, now, moving=None):
         modality = keep if keep in slot.modalities else slot.modalities[0]
     if not slot.offers(modality):
         return None, None, Refusal("modality", _("That modality is not offered at that time."))
-    refusal = limit_refusal(patient, professional, now, moving) if moving is None else None
+    refusal = limit_refusal(patient, professional, now, holding=holding) if moving is None else None
     if refusal:
         return None, None, refusal
     return slot, modality, None
 
 
-def _new_reservation(patient, professional, slot, modality, now, moving=None):
+def _new_reservation(patient, professional, slot, modality, now, moving=None, hold=None):
     pending = needs_approval(professional)
     expires_at = Reservation.pending_expiry(slot.start, now) if pending else None
+    if hold is not None:
+        # Held while she pays: PENDING until the payment comes, or lapsed at the hold's end (the
+        # session's start at the latest), whoever the professional.
+        pending, expires_at = True, min(now + hold, slot.start)
     if pending and moving is not None and moving.status == Status.CONFIRMED:
         # A request to move a session lapses by that session's start at the latest: then it
         # has taken place, and there is nothing left to move.
@@ -164,6 +172,7 @@ def _new_reservation(patient, professional, slot, modality, now, moving=None):
         created_at=now,
         expires_at=expires_at,
         rescheduled_from=moving,
+        awaiting_payment=hold is not None,
     )
 
 
@@ -209,10 +218,12 @@ def _attempts(work, now):
     raise AssertionError("unreachable")
 
 
-def request_booking(patient, professional, start_time, modality, *, now, channel):
+def request_booking(patient, professional, start_time, modality, *, now, channel, hold=None):
     """Book `start_time` with `professional` for `patient`, who books it themself through
     `channel`: PENDING (holding the slot until Reservation.pending_expiry) when the professional
-    approves bookings, CONFIRMED otherwise. Returns the Reservation, or a Refusal.
+    approves bookings, CONFIRMED otherwise. `hold` (a timedelta): the session is to be paid for
+    first (payments.booking decides), so it is PENDING and awaiting_payment, held that long.
+    Returns the Reservation, or a Refusal.
 
     `professional` is one the patient may book: the doors find them with bookable_professional
     (anyone else is a 404 there, like a missing id)."""
@@ -220,10 +231,12 @@ def request_booking(patient, professional, start_time, modality, *, now, channel
 
     def book():
         with recording(ActionKind.BOOK, by=by, at=now) as action:
-            slot, chosen, refusal = _prepare(patient, professional, start_time, modality, now)
+            slot, chosen, refusal = _prepare(
+                patient, professional, start_time, modality, now, holding=hold is not None
+            )
             if refusal:
                 raise _Refused(refusal)
-            reservation = _new_reservation(patient, professional, slot, chosen, now)
+            reservation = _new_reservation(patient, professional, slot, chosen, now, hold=hold)
             # No full_clean(): _prepare has just checked the time against every session in this
             # transaction, and the fields come from the slot. The database's guard decides races.
             try:
@@ -243,10 +256,17 @@ MOVE_WAITING = _(
 )
 
 
+AWAITING_PAYMENT = _(
+    "This session is waiting for its payment: pay for it, or cancel it and book another time."
+)
+
+
 def reschedule_refusal(reservation, now):
     """Why the patient may not move this session now, or None: the cancel rule (notice, status),
     and one request to move it at a time."""
     refusal = reservation.cancel_refusal(now)
+    if refusal is None and reservation.awaiting_payment:
+        refusal = Refusal("awaiting_payment", AWAITING_PAYMENT)
     if refusal is None and reservation.move_request is not None:
         refusal = Refusal("move_waiting", MOVE_WAITING)
     return refusal

@@ -1,0 +1,185 @@
+"""A session's money as its patient and the practice read it: what is due, what was paid, what
+was given back, what is coming back and what the practice keeps. One account, said the same way
+on the session's page, in the agenda, in the API and in the messages (`lines`)."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from reservations.models import Status
+
+from .models import OPEN_REFUNDS, RECEIVED, ZERO, Checkout, Method, Payment, PaymentPolicy
+
+
+def money_text(amount):
+    """'$ 3.000,00' (es-AR), '$ 3,000.00' (en): an amount as people read it."""
+    number = formats.number_format(amount, 2, use_l10n=True, force_grouping=True)
+    return f"$ {number}"
+
+
+@dataclass
+class Ledger:
+    reservation: object
+    due: Decimal = ZERO  # to pay now, to keep the session (held for payment)
+    paid: Decimal = ZERO
+    refunded: Decimal = ZERO
+    coming: Decimal = ZERO  # refunds decided, not yet made
+    payments: list = field(default_factory=list)
+    refunds: list = field(default_factory=list)
+
+    @property
+    def kept(self):
+        """What the practice keeps of a session cancelled or missed."""
+        r = self.reservation
+        done = r.status == Status.CANCELLED or r.attended is False
+        return self.paid - self.refunded - self.coming if done else ZERO
+
+    @property
+    def status(self):
+        """For the API and the agenda: "due", "paid", "refunded" (all of it), "partly_refunded",
+        or "" when nothing is paid online."""
+        if self.paid:
+            if self.refunded + self.coming >= self.paid:
+                return "refunded"
+            return "partly_refunded" if self.refunded + self.coming else "paid"
+        return "due" if self.due else ""
+
+    def lines(self):
+        """What the patient reads about this session's money, sentence by sentence."""
+        said = []
+        r = self.reservation
+        if self.due:
+            until = timezone.localtime(r.expires_at)
+            said.append(
+                _("To keep this time, pay %(amount)s by %(time)s.")
+                % {"amount": money_text(self.due), "time": formats.time_format(until, "H:i")}
+            )
+        for p in self.payments:
+            day = formats.date_format(timezone.localtime(p.created_at), "j \\d\\e F")
+            by = (
+                _("with Mercado Pago")
+                if p.method == Method.MERCADOPAGO
+                else _("by %(method)s") % {"method": p.get_method_display().lower()}
+            )
+            said.append(
+                _("You paid %(amount)s %(by)s on %(day)s.")
+                % {"amount": money_text(p.amount), "by": by, "day": day}
+            )
+        if self.refunded:
+            said.append(_("We refunded %(amount)s.") % {"amount": money_text(self.refunded)})
+        if self.coming:
+            said.append(
+                _(
+                    "We are refunding %(amount)s: Mercado Pago returns it to the same card or "
+                    "account you paid with, usually within a few business days."
+                )
+                % {"amount": money_text(self.coming)}
+            )
+        if self.kept > 0:
+            said.append(
+                _(
+                    "The practice keeps %(amount)s, as its policy for late cancels and absences says."
+                )
+                % {"amount": money_text(self.kept)}
+            )
+        return said
+
+
+def ledger(reservation, now=None):
+    """The Ledger of one session (three queries at most: its payments and refunds, its checkout
+    or policy while it is held for payment)."""
+    now = now or timezone.now()
+    account = Ledger(reservation)
+    payments = list(
+        Payment.objects.filter(reservation=reservation, status__in=RECEIVED)
+        .prefetch_related("refunds")
+        .order_by("created_at", "id")
+    )
+    for p in payments:
+        account.payments.append(p)
+        account.paid += p.amount
+        account.refunded += p.amount_refunded
+        for refund in p.refunds.all():
+            account.refunds.append(refund)
+            if refund.status in OPEN_REFUNDS:
+                account.coming += refund.amount
+    held = reservation.status == Status.PENDING and reservation.awaiting_payment
+    if held and not payments and reservation.expires_at and reservation.expires_at > now:
+        account.due = amount_to_pay(reservation)
+    return account
+
+
+def amount_to_pay(reservation):
+    """What paying for this held session costs: its checkout's amount, else its policy's."""
+    checkout = Checkout.objects.filter(reservation=reservation).first()
+    if checkout is not None:
+        return checkout.amount
+    policy = PaymentPolicy.objects.filter(professional_id=reservation.professional_id).first()
+    return policy.amount_due(reservation.session_modality) if policy else ZERO
+
+
+def message_context(sender, reservation, row, **kwargs):
+    """notifications.emails.message_context: the money lines of a message to the patient, and
+    for a refund's message how much and why."""
+    from notifications.models import Kind
+
+    from .rules import refund_reason_text
+
+    extra = {"money": ledger(reservation).lines()}
+    if row.kind == Kind.REFUNDED:
+        refund = (
+            reservation.payments.filter(refunds__isnull=False)
+            .values_list("refunds__amount", "refunds__reason")
+            .order_by("-refunds__created_at")
+            .first()
+        )
+        event = reservation.events.filter(action_id=row.action_id, action="refunded").first()
+        amount = ZERO
+        if event is not None:
+            old, new = event.changes.get("refunded", ["0", "0"])
+            amount = Decimal(new) - Decimal(old)
+        extra["refund_amount"] = money_text(amount)
+        extra["refund_reason"] = refund_reason_text(refund[1]) if refund else ""
+        extra["money"] = []  # the message is the refund itself
+    return extra
+
+
+def policy_lines(policy, notice_hours):
+    """What booking costs with `policy`, said before the patient picks a time: the price, what
+    is paid now, and what a late cancel or an absence keeps. [] when there is no price."""
+    if policy is None:
+        return []
+    from reservations.models import Modality
+
+    from .models import Collect, LateKeeps
+
+    prices = {m: policy.price_for(m) for m in (Modality.VIRTUAL, Modality.IN_PERSON)}
+    if len(set(prices.values())) == 1:
+        said = [_("A session costs %(price)s.") % {"price": money_text(policy.price_for(None))}]
+    else:
+        said = [
+            _("A virtual session costs %(virtual)s; in person, %(in_person)s.")
+            % {
+                "virtual": money_text(prices[Modality.VIRTUAL]),
+                "in_person": money_text(prices[Modality.IN_PERSON]),
+            }
+        ]
+    if policy.collect == Collect.NONE:
+        return said
+    if policy.collect == Collect.WHOLE:
+        said.append(_("You pay it when booking, with Mercado Pago."))
+    else:
+        deposit = policy.deposit_for(None)
+        said.append(
+            _("To book, you pay a deposit of %(amount)s with Mercado Pago.")
+            % {"amount": money_text(deposit)}
+        )
+    everything = _("Cancel at least %(hours)s h before and you get everything back.")
+    said.append(everything % {"hours": notice_hours})
+    if policy.late_keeps == LateKeeps.DEPOSIT:
+        said.append(_("Cancelled later or missed, the practice keeps the deposit."))
+    elif policy.late_keeps == LateKeeps.EVERYTHING:
+        said.append(_("Cancelled later or missed, the practice keeps what you paid."))
+    return said

@@ -68,7 +68,8 @@ def _refund(payment, reservation, why, action):
     if why == "late":
         policy = PaymentPolicy.objects.filter(professional_id=reservation.professional_id).first()
         kept = policy.kept_on_late(payment.amount, reservation.session_modality) if policy else ZERO
-        left = min(left, max(ZERO, payment.amount - kept - payment.amount_refunded))
+        # The practice keeps `kept` of it: what it still holds, less refunds on their way.
+        left = max(ZERO, left - kept)
     if left > 0:
         key = f"{payment.pk}-{why}-{action.id}"
         rules.ask_refund(payment, left, action=action, reason=why, key=key)

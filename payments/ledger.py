@@ -80,7 +80,8 @@ class Ledger:
         if self.kept > 0:
             said.append(
                 _(
-                    "The practice keeps %(amount)s, as its policy for late cancels and absences says."
+                    "The practice keeps %(amount)s, as its policy for late cancels and absences "
+                    "says."
                 )
                 % {"amount": money_text(self.kept)}
             )

@@ -103,6 +103,13 @@ def create_preference(reservation, amount, description, notification_url, back_u
             }
         ],
         "external_reference": str(reservation.pk),
+        # Copied by Mercado Pago onto the payment: whose session it was made for, checked when
+        # the payment is applied (rules.apply), so a reference rewritten to another patient's
+        # session is not believed.
+        "metadata": {
+            "reservation_id": str(reservation.pk),
+            "patient_id": str(reservation.client_id),
+        },
         "notification_url": notification_url,
         "back_urls": back_urls,
         "auto_return": "approved",

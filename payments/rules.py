@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     """What `apply` did: "created", "updated", "unchanged" (a repeat, or older news), or why it
-    refused: "unknown_reservation", "amount_differs", "unknown_status"."""
+    refused: "unknown_reservation", "not_for_this_session", "amount_differs", "unknown_status"."""
 
     result: str
     payment: Payment | None = None
@@ -99,6 +99,13 @@ def apply(found, *, now=None):
     if reservation is None:
         log.warning("payment %s: external_reference is none of our reservations", mp_id)
         return Outcome("unknown_reservation")
+    metadata = found.get("metadata") or {}
+    if str(metadata.get("patient_id", "")) != str(reservation.client_id):
+        # Not made through a checkout of this session's patient (our preferences say whose).
+        log.warning(
+            "payment %s: made for another patient than reservation %s's", mp_id, reservation.pk
+        )
+        return Outcome("not_for_this_session")
     amount = money(found.get("transaction_amount") or 0)
     currency = found.get("currency_id")
     # A payment recorded already is held to what it was (its policy may have changed since); a

@@ -109,6 +109,7 @@ class StandIn:
                 "external_reference": preference.get("external_reference", ""),
                 "description": item.get("title", ""),
                 "preference_id": pref_id,
+                "metadata": dict(preference.get("metadata") or {}),
                 "date_created": _now(),
                 "date_approved": _now() if status == "approved" else None,
                 "refunds": [],

@@ -13,6 +13,7 @@ from .test_payments_client import (
     session_fixture,  # noqa: F401
     standin_fixture,  # noqa: F401
 )
+from .test_payments_hold import clock_fixture, hours_fixture, instant_fixture  # noqa: F401
 from .test_payments_webhook import deliver
 from .test_races import run_together
 
@@ -40,3 +41,21 @@ def test_pending_and_approved_arriving_together_end_approved(standin, session):
     assert Payment.objects.get().status == "approved"
     actions = sorted(ReservationEvent.objects.values_list("action", flat=True))
     assert actions == ["paid", "payment"]
+
+
+def test_ten_deliveries_for_a_held_session_confirm_it_once(
+    patient, instant, hours, deposit_policy, standin, clock
+):
+    from .test_payments_hold import book_held, preference_of
+
+    _, held = book_held(patient, instant)
+    paid = standin.pay(preference_of(standin, held)["id"])
+    answers = run_together(
+        *[lambda n=n: deliver(paid["id"], request_id=f"held-{n}") for n in range(10)]
+    )
+    assert [a.status_code for a in answers] == [200] * 10
+    assert Payment.objects.count() == 1
+    held.refresh_from_db()
+    assert held.status == "CONFIRMED"
+    actions = sorted(held.events.values_list("action", flat=True))
+    assert actions == ["confirmed", "created", "paid"]

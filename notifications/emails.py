@@ -243,6 +243,7 @@ def _day_sessions(row):
         Reservation.objects.active()
         .filter(professional=row.recipient, start_time__gte=day)
         .filter(start_time__lt=day + timedelta(days=1))
+        .exclude(awaiting_payment=True)  # held while its patient pays: not a session yet
         .select_related("client")
         .order_by("start_time")
     )
@@ -291,6 +292,8 @@ def _context(row, sessions):
             "old_when": when(first.old_start, first.old_end) if first.old_start else "",
             "old_day": _day(first.old_start) if first.old_start else "",
             "stands": first.stands,
+            # A session held for its payment that lapsed unpaid (payments).
+            "unpaid": r.awaiting_payment and r.status == Status.CANCELLED,
             "sessions": [
                 {
                     "when": when(s.start, s.end),

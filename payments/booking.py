@@ -27,9 +27,18 @@ from .models import Checkout, PaymentPolicy
 LEAST_TO_PAY = timedelta(minutes=2)
 
 
+# What a door joins when it reads a professional to book (scheduling.booking.bookable_professional's
+# `related`): their policy, read by policy_of without a query of its own.
+POLICY = ("payment_policy",)
+
+
 def policy_of(professional):
-    """The professional's PaymentPolicy, or None (nothing is paid online)."""
-    return PaymentPolicy.objects.filter(professional=professional).first()
+    """The professional's PaymentPolicy, or None (nothing is paid online): no query when it was
+    joined (POLICY)."""
+    try:
+        return professional.payment_policy
+    except PaymentPolicy.DoesNotExist:
+        return None
 
 
 def due(professional, modality):

@@ -12,6 +12,8 @@ all. The refund itself is asked of Mercado Pago once the action commits (rules.a
 - A session moved by its patient: what she paid goes with her to the new time, refunded never.
 """
 
+from django.db.models import Exists, OuterRef
+
 from reservations.models import Lateness, ReasonCode, Reservation, ReservationEvent, Status
 
 from . import rules
@@ -40,11 +42,18 @@ def _owed(event):
     return "cancelled"
 
 
+def with_payments(reservations):
+    """`reservations` (a queryset) with each row's `has_payments`, in the same query: a cancel of
+    one then knows whether anything was paid without asking again (follow)."""
+    paid = Payment.objects.filter(reservation=OuterRef("pk"), status__in=RECEIVED)
+    return reservations.annotate(has_payments=Exists(paid))
+
+
 def follow(sender, action, **kwargs):
     owing = {}
     for event in list(action.events_of(ReservationEvent)):
         why = _owed(event)
-        if why:
+        if why and getattr(event.reservation, "has_payments", True):
             owing[event.reservation.pk] = (event.reservation, why)
     if not owing:
         return

@@ -90,14 +90,18 @@ class Ledger:
 
 def ledger(reservation, now=None):
     """The Ledger of one session (three queries at most: its payments and refunds, its checkout
-    or policy while it is held for payment)."""
+    or policy while it is held for payment; none for a session known to have no payments and
+    not held for one)."""
     now = now or timezone.now()
     account = Ledger(reservation)
-    payments = list(
-        Payment.objects.filter(reservation=reservation, status__in=RECEIVED)
-        .prefetch_related("refunds")
-        .order_by("created_at", "id")
-    )
+    payments = []
+    # Asked only when it may have some (follow.with_payments annotates whether it has).
+    if getattr(reservation, "has_payments", True):
+        payments = list(
+            Payment.objects.filter(reservation=reservation, status__in=RECEIVED)
+            .prefetch_related("refunds")
+            .order_by("created_at", "id")
+        )
     for p in payments:
         account.payments.append(p)
         account.paid += p.amount

@@ -40,6 +40,7 @@ from audit.log import refused
 from calendars.feed import download_calendar, feed_calendar, feed_reservations
 from calendars.models import FeedToken
 from payments import booking as paid_booking
+from payments import follow as payment_follow
 from payments import ledger as payment_ledger
 from payments import mercadopago
 from payments import rules as payment_rules
@@ -90,9 +91,9 @@ def _as_patient(request):
 def _get_reservation_for_client(request, pk):
     # Someone else's reservation and a missing one are the same 404 (and the same log line).
     try:
+        rows = Reservation.objects.with_people().with_waiting_moves()
         return (
-            Reservation.objects.with_people()
-            .with_waiting_moves()
+            payment_follow.with_payments(rows)
             .select_related("occurrence__series")
             .get(pk=pk, client=request.user)
         )
@@ -227,7 +228,7 @@ throttled = ratelimit(group="booking", key="user", rate=_rate, method="POST", bl
 
 
 def _professional(request, pk):
-    professional = booking.bookable_professional(request.user, pk)
+    professional = booking.bookable_professional(request.user, pk, related=paid_booking.POLICY)
     if professional is None:
         raise Http404
     return professional

@@ -91,10 +91,28 @@ def _session(r, patient, practice):
         "rescheduled_from": str(r.rescheduled_from_id) if r.rescheduled_from_id else None,
         "series": str(occurrence.series_id) if occurrence else None,
         "events": events,
+        # What was paid for it and given back: ids and amounts (no card data ever reaches us).
+        "payments": [_payment(p) for p in sorted(r.payments.all(), key=lambda p: p.pk)],
     }
     if practice:
         data["internal_notes"] = r.internal_notes
     return data
+
+
+def _payment(p):
+    return {
+        "paid_by": p.method,
+        "mercadopago_payment_id": p.mp_payment_id,
+        "status": p.status,
+        "amount": str(p.amount),
+        "currency": p.currency,
+        "refunded": str(p.amount_refunded),
+        "created_at": p.created_at,
+        "refunds": [
+            {"amount": str(f.amount), "status": f.status, "created_at": f.created_at}
+            for f in sorted(p.refunds.all(), key=lambda f: f.pk)
+        ],
+    }
 
 
 def _series(s, patient):
@@ -163,7 +181,7 @@ def _build(patient, professional, practice, now):
     sessions = (
         Reservation.objects.filter(client=patient)
         .select_related("professional__professional_profile", "occurrence")
-        .prefetch_related("events")
+        .prefetch_related("events", "payments__refunds")
         .order_by("start_time", "id")
     )
     series = Series.objects.filter(client=patient).select_related(

@@ -60,9 +60,10 @@ def bookable_professionals(patient):
     return sorted(_bookable(patient), key=lambda p: (not p.seen, p.display_name.casefold()))
 
 
-def bookable_professional(patient, pk):
-    """The professional with id `pk` if `patient` may book them, else None."""
-    return _bookable(patient).filter(pk=pk).first()
+def bookable_professional(patient, pk, related=()):
+    """The professional with id `pk` if `patient` may book them, else None; `related`: what the
+    door reads of them besides, joined in the same query (select_related)."""
+    return _bookable(patient).select_related(*related).filter(pk=pk).first()
 
 
 def needs_approval(professional):

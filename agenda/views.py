@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -40,7 +41,7 @@ from series.models import SkippedOccurrence
 from series.planning import ClashKind
 from series.services import create_series, preview_series
 
-from . import grid
+from . import grid, money
 from .forms import (
     NotesForm,
     ProfileForm,
@@ -59,6 +60,13 @@ SESSION_KEY = "agenda"
 
 # Requests waiting longer than this many at once are not all listed; the page says so.
 PENDING_LIMIT = 50
+
+# A session held for its patient's payment is not a request: neither confirmed nor declined from
+# here (cancelled, if need be, like any session of theirs).
+WAITING_FOR_PAYMENT = gettext_noop(
+    "This session is waiting for its patient's payment: until it is paid there is nothing to "
+    "confirm or decline. To free its time, cancel it."
+)
 
 # ?date= outside these years is a typo, not a week anyone plans (and keeps the date arithmetic
 # far from datetime's limits).
@@ -187,10 +195,13 @@ class Week:
 
 
 def _pending(professional, now):
-    """The requests waiting for the professional's answer: pending, not yet started."""
+    """The requests waiting for the professional's answer: pending, not yet started. A session
+    held for its patient's payment is not one: nobody but the payment confirms it, and only once
+    paid is it theirs to answer (confirmed, or a request when they approve bookings). It shows in
+    the week, marked as waiting for payment."""
     return Reservation.objects.filter(
         professional=professional, status=Status.PENDING, start_time__gt=now
-    )
+    ).exclude(awaiting_payment=True)
 
 
 def _shaded(professional, first, last):
@@ -220,7 +231,8 @@ def _shaded(professional, first, last):
 
 
 # The agenda page: pending requests, session, user, profile check, the week, its working hours
-# and time off. The same queries whatever the number of sessions (tests/test_agenda.py).
+# and time off, and the payments of the sessions listed. The same queries whatever the number of
+# sessions (tests/test_agenda.py, tests/test_agenda_payments.py).
 @never_cache
 @professional_required
 def agenda(request):
@@ -232,16 +244,17 @@ def agenda(request):
     pending = list(
         _pending(request.user, now)
         # With the session each request to move one would replace (Reservation.replaces).
-        .select_related("client", "rescheduled_from")
+        .select_related("client", "rescheduled_from", *money.WITH_MONEY)
         .order_by("created_at", "id")[: PENDING_LIMIT + 1]
     )
     sessions = list(
         Reservation.objects.filter(
             professional=request.user, start_time__gte=start, start_time__lt=end
         )
-        .select_related("client")
+        .select_related("client", *money.WITH_MONEY)
         .order_by("start_time", "id")
     )
+    money.attach(pending + sessions, now)
     by_day = {d: [] for d in week.dates}
     for r in sessions:
         by_day[timezone.localdate(r.start_time)].append(r)
@@ -293,6 +306,7 @@ def _session_context(r, now, notes, notes_error=""):
     return {
         "now": now,
         "r": r,
+        "money_details": money.details(money.attach_one(r, now)),
         "events": _events(r),
         "notes": notes,
         "notes_error": notes_error,
@@ -334,8 +348,11 @@ def _answer(request, r, now, refusal, done):
         day = parse_day(request.POST.get("date"), None)
         return redirect(reverse("agenda") + (f"?date={day.isoformat()}" if day else ""))
     ctx = {"now": now, "r": r, "result_message": message, "ok": not refusal}
+    # The session drawn again says its money as the page did.
+    account = money.attach_one(r, now)
     if shown_in == "session":
         ctx["events"] = _events(r)
+        ctx["money_details"] = money.details(account)
         return render(request, "agenda/session.html#result", ctx)
     # The week on screen (the form says which) shows this session too when it falls in it.
     day = parse_day(request.POST.get("date"), None)
@@ -357,6 +374,9 @@ def _answer(request, r, now, refusal, done):
 def confirm(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
+    if money.held(r):
+        # Reservation.confirm refuses it too; this says why.
+        return _answer(request, r, now, _(WAITING_FOR_PAYMENT), "")
     confirmed = r.confirm(by=_as_professional(request), now=now)
     refusal = None if confirmed else _("This request is no longer pending")
     return _answer(request, r, now, refusal, _("Confirmed. The patient sees it as confirmed."))
@@ -368,6 +388,8 @@ def confirm(request, pk):
 def decline(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
+    if money.held(r):
+        return _answer(request, r, now, _(WAITING_FOR_PAYMENT), "")
     reason = request.POST.get("reason", "")
     refusal = r.decline(by=_as_professional(request), reason=reason, now=now)
     return _answer(request, r, now, refusal, _("Declined. The patient will read your reason."))

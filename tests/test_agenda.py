@@ -493,8 +493,9 @@ def test_the_agenda_queries_do_not_grow_with_the_sessions(
     many, shown = count()
     assert shown == 50
     # session, user, professional profile, their second factor (accounts/enrolment.py), pending
-    # requests, the week, its working hours, the practice's closures and its time off (the grid's)
-    assert few == many == 9
+    # requests, the week, its working hours, the practice's closures and its time off (the grid's),
+    # the payments of the sessions listed (agenda/money.py)
+    assert few == many == 10
 
 
 # Settings

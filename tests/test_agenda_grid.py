@@ -272,8 +272,8 @@ def test_the_grid_queries_do_not_grow_with_the_sessions(
     thirty, drawn = week_of(30)
     assert drawn == 20  # the cancelled ones are listed, not drawn
     # session, user, professional profile, their second factor, pending requests, the week, its
-    # working hours, the practice's closures, its time off
-    assert one == thirty == 9
+    # working hours, the practice's closures, its time off, the payments of the sessions listed
+    assert one == thirty == 10
 
 
 # The count of pending requests

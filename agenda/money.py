@@ -1,0 +1,137 @@
+"""A session's money as its professional reads it in the agenda: one short phrase per session
+("Paid $ 3.000,00", "Waiting for payment").
+
+payments.ledger.ledger() reads one session (up to three queries); a list of sessions gets its
+Ledgers here from one query for all of them, the same sums by the same rules: what was received
+(RECEIVED payments), what was given back (their amount_refunded), what is on its way back (their
+open refunds), and what is due on a session held for its payment (its checkout's amount, else its
+policy's, both joined to the sessions' own query: see WITH_MONEY)."""
+
+from dataclasses import dataclass
+
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from payments.ledger import Ledger, ledger, money_text
+from payments.models import MONEY_DIGITS, OPEN_REFUNDS, RECEIVED, ZERO, Payment, Refund
+from reservations.models import Status
+
+# What a list of sessions joins in its own query so that the amount due of a held one needs no
+# query of its own: the checkout made when its patient went to pay, and the policy it was held by.
+WITH_MONEY = ("checkout", "professional__payment_policy")
+
+AMOUNT = DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+
+
+@dataclass(frozen=True)
+class Money:
+    """What the agenda shows of a session's money: `kind` for its style ("waiting", "paid",
+    "partly_refunded", "refunded"), `text` for people."""
+
+    kind: str
+    text: str
+
+    def __bool__(self):
+        return bool(self.text)
+
+
+NOTHING = Money("", "")
+
+
+def held(r):
+    """Whether `r` is held for its patient's payment: not a request for its professional yet
+    (Reservation.confirm refuses it; the payment confirms it)."""
+    return r.status == Status.PENDING and r.awaiting_payment
+
+
+def money_of(account):
+    """The short phrase for a session's Ledger (payments.ledger)."""
+    r = account.reservation
+    status = account.status
+    if status == "paid":
+        return Money("paid", _("Paid %(amount)s") % {"amount": money_text(account.paid)})
+    if status == "partly_refunded":
+        back = account.refunded + account.coming
+        text = _("Paid %(amount)s, %(back)s refunded") % {
+            "amount": money_text(account.paid),
+            "back": money_text(back),
+        }
+        return Money("partly_refunded", text)
+    if status == "refunded":
+        return Money("refunded", _("Refunded %(amount)s") % {"amount": money_text(account.paid)})
+    # Held and unpaid, its amount due or its hold just lapsed (the worker cancels it soon).
+    if status == "due" or held(r):
+        return Money("waiting", _("Waiting for payment"))
+    return NOTHING
+
+
+def _due(r, now):
+    """payments.ledger.amount_to_pay without its queries: the joined checkout, else the joined
+    policy (WITH_MONEY)."""
+    if not (held(r) and r.expires_at and r.expires_at > now):
+        return ZERO
+    checkout = getattr(r, "checkout", None)
+    if checkout is not None:
+        return checkout.amount
+    policy = getattr(r.professional, "payment_policy", None)
+    return policy.amount_due(r.session_modality) if policy else ZERO
+
+
+def attach(sessions, now):
+    """Sets `money` (a Money) on each of `sessions` (fetched with select_related(*WITH_MONEY)),
+    with one query for all their payments, however many there are."""
+    sessions = list(sessions)
+    if not sessions:
+        return
+    coming = (
+        Refund.objects.filter(payment=OuterRef("pk"), status__in=OPEN_REFUNDS)
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    payments = Payment.objects.filter(
+        reservation_id__in={r.pk for r in sessions}, status__in=RECEIVED
+    ).annotate(coming=Coalesce(Subquery(coming, output_field=AMOUNT), Value(ZERO)))
+    accounts = {}
+    for p in payments.order_by("created_at", "id"):
+        accounts.setdefault(p.reservation_id, []).append(p)
+    for r in sessions:
+        account = Ledger(r)
+        for p in accounts.get(r.pk, []):
+            account.payments.append(p)
+            account.paid += p.amount
+            account.refunded += p.amount_refunded
+            account.coming += p.coming
+        if not account.payments:
+            account.due = _due(r, now)
+        r.money = money_of(account)
+
+
+def attach_one(r, now):
+    """`money` on a single session (an action's answer, its page): payments.ledger as it is.
+    Returns its Ledger."""
+    account = ledger(r, now)
+    r.money = money_of(account)
+    return account
+
+
+def details(account):
+    """The session page's lines under its money: each payment (amount, how, when), what is on its
+    way back, and what the practice keeps of a session cancelled late or missed."""
+    said = [
+        " · ".join(
+            (
+                money_text(p.amount),
+                str(p.get_method_display()),
+                formats.date_format(timezone.localtime(p.created_at), "SHORT_DATE_FORMAT"),
+            )
+        )
+        for p in account.payments
+    ]
+    if account.coming:
+        said.append(_("Being refunded: %(amount)s") % {"amount": money_text(account.coming)})
+    if account.kept > 0:
+        said.append(_("The practice keeps %(amount)s") % {"amount": money_text(account.kept)})
+    return said

@@ -1,9 +1,12 @@
+from decimal import Decimal
+
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ProfessionalProfile, User
+from payments.models import PaymentPolicy, money
 from reservations.models import Reservation
 from scheduling.forms import AbsenceForm
 from scheduling.models import TimeOff, WorkingHours
@@ -53,6 +56,56 @@ class ProfileForm(forms.ModelForm):
         )
         self.fields["phone"].widget.attrs.update(type="tel", autocomplete="tel")
         self.fields["whatsapp"].widget.attrs.update(type="tel")
+
+
+class PaymentPolicyForm(forms.ModelForm):
+    """The professional's own price and what is paid online when booking. Whose policy it is
+    comes from the view (the one signed in), never from the form; PaymentPolicy.clean() decides
+    which combinations add up (a deposit is a percentage or an amount; keeping the deposit needs
+    one), and the form shows its errors by their fields. The currency is the account's."""
+
+    class Meta:
+        model = PaymentPolicy
+        fields = [
+            "price",
+            "price_virtual",
+            "price_in_person",
+            "collect",
+            "deposit_percent",
+            "deposit_amount",
+            "late_keeps",
+        ]
+
+    def __init__(self, *args, professional, **kwargs):
+        instance = PaymentPolicy.objects.filter(professional=professional).first()
+        self.created = instance is None
+        if instance is None:
+            instance = PaymentPolicy(professional=professional)
+        super().__init__(*args, instance=instance, **kwargs)
+        # Validating writes the new values into the instance: what is stored, kept apart.
+        self.stored = {name: getattr(instance, name) for name in self.Meta.fields}
+        for name in ("price", "price_virtual", "price_in_person", "deposit_amount"):
+            self.fields[name].widget.attrs.update(min="0.01", step="0.01", inputmode="decimal")
+        self.fields["deposit_percent"].widget.attrs.update(min=1, max=100)
+
+    def changes(self):
+        """{"payment_policy.field": [old, new]} of what saving would change (every field, the
+        first time), as the profile's changes are recorded (ProfileChange)."""
+        return {
+            f"payment_policy.{name}": [
+                None if self.created else _text(old),
+                _text(self.cleaned_data[name]),
+            ]
+            for name, old in self.stored.items()
+            if self.created or old != self.cleaned_data[name]
+        }
+
+
+def _text(value):
+    # Amounts as stored, with their two places ("10000.00", not the "10000" typed).
+    if isinstance(value, Decimal):
+        return str(money(value))
+    return None if value is None else str(value)
 
 
 class NotesForm(forms.Form):

@@ -1,5 +1,5 @@
 """A session's money as its professional reads it in the agenda: one short phrase per session
-("Paid $ 3.000,00", "Waiting for payment").
+("Paid $ 3.000,00", "Waiting for payment"), and what their sessions of this month brought in.
 
 payments.ledger.ledger() reads one session (up to three queries); a list of sessions gets its
 Ledgers here from one query for all of them, the same sums by the same rules: what was received
@@ -8,6 +8,8 @@ open refunds), and what is due on a session held for its payment (its checkout's
 policy's, both joined to the sessions' own query: see WITH_MONEY)."""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -135,3 +137,50 @@ def details(account):
     if account.kept > 0:
         said.append(_("The practice keeps %(amount)s") % {"amount": money_text(account.kept)})
     return said
+
+
+def month_bounds(now):
+    """The first and last instants of the month `now` is in, in the practice's zone
+    (settings.TIME_ZONE): the month its books close on, whoever looks."""
+    zone = timezone.get_default_timezone()
+    today = timezone.localdate(now, zone)
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return (
+        datetime.combine(first, time.min, tzinfo=zone),
+        datetime.combine(following, time.min, tzinfo=zone),
+    )
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    first: date  # the month's first day (a date: its name must not move with the viewer's zone)
+    received: Decimal
+    refunded: Decimal
+
+    @property
+    def paid(self):
+        return self.received - self.refunded
+
+    @property
+    def paid_text(self):
+        return money_text(self.paid)
+
+
+def month_total(professional, now):
+    """What the professional's sessions starting this month (practice zone) were paid: received
+    minus refunded, in one aggregate query. Refunds on their way back still count as paid until
+    they are made."""
+    start, end = month_bounds(now)
+    totals = Payment.objects.filter(
+        reservation__professional=professional,
+        reservation__start_time__gte=start,
+        reservation__start_time__lt=end,
+        status__in=RECEIVED,
+    ).aggregate(
+        received=Sum("amount", default=ZERO),
+        refunded=Sum("amount_refunded", default=ZERO),
+    )
+    return MonthTotal(
+        timezone.localdate(start, start.tzinfo), totals["received"], totals["refunded"]
+    )

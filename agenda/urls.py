@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.agenda, name="agenda"),
     path("settings/", views.settings_page, name="agenda_settings"),
+    path("settings/payments/", views.payment_policy, name="agenda_payment_policy"),
     path("hours/", views.hours, name="agenda_hours"),
     path("hours/<int:pk>/delete/", views.hours_delete, name="agenda_hours_delete"),
     path("hours/time-off/", views.time_off_add, name="agenda_time_off_add"),

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.models import ProfessionalProfile
+from accounts.models import ProfessionalProfile, ProfileChange
 from audit.log import record, refused, viewed
 from audit.models import AccessLog
 from privacy import export as privacy_export
@@ -44,6 +45,7 @@ from series.services import create_series, preview_series
 from . import grid, money
 from .forms import (
     NotesForm,
+    PaymentPolicyForm,
     ProfileForm,
     SeriesForm,
     SeriesMoveForm,
@@ -460,7 +462,37 @@ def settings_page(request):
         changed = profile.update(values, by=request.user)
         messages.success(request, _("Saved.") if changed else _("Nothing to save: no changes."))
         return redirect("agenda_settings")
-    return render(request, "agenda/settings.html", {"form": form})
+    return render(request, "agenda/settings.html", _settings_context(request, form))
+
+
+def _settings_context(request, form=None, policy_form=None):
+    return {
+        "form": form or ProfileForm(instance=request.user.professional_profile),
+        "policy_form": policy_form or PaymentPolicyForm(professional=request.user),
+        "month": money.month_total(request.user, timezone.now()),
+    }
+
+
+@never_cache
+@require_POST
+@professional_required
+def payment_policy(request):
+    """The professional's own price and payment policy (payments.models.PaymentPolicy), made the
+    first time it is saved. Whose it is comes from who is signed in, never from the form; the
+    model's clean() refuses what does not add up, and then nothing is saved."""
+    profile = request.user.professional_profile
+    form = PaymentPolicyForm(request.POST, professional=request.user)
+    if not form.is_valid():
+        ctx = _settings_context(request, policy_form=form)
+        return render(request, "agenda/settings.html", ctx, status=400)
+    changes = form.changes()
+    if changes:
+        with transaction.atomic():
+            form.save()
+            # Recorded with the profile's changes: who changed what patients pay, and when.
+            ProfileChange.objects.create(profile=profile, actor=request.user, changes=changes)
+    messages.success(request, _("Saved.") if changes else _("Nothing to save: no changes."))
+    return redirect(reverse("agenda_settings") + "#payments")
 
 
 # Weekly hours and time off: the professional's own rows only. Another professional's id answers

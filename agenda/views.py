@@ -466,9 +466,15 @@ def settings_page(request):
 
 
 def _settings_context(request, form=None, policy_form=None):
+    """The settings page: the profile, the payment policy (each form posts on its own; the one
+    refused comes back bound) and what this month's sessions were paid."""
+    if form is None:
+        form = ProfileForm(instance=request.user.professional_profile)
+    if policy_form is None:
+        policy_form = PaymentPolicyForm(professional=request.user)
     return {
-        "form": form or ProfileForm(instance=request.user.professional_profile),
-        "policy_form": policy_form or PaymentPolicyForm(professional=request.user),
+        "form": form,
+        "policy_form": policy_form,
         "month": money.month_total(request.user, timezone.now()),
     }
 

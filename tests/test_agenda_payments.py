@@ -4,6 +4,7 @@ the settings page says what this month's sessions brought in and edits the profe
 price and payment policy (and nobody else's). The professional reads English here: these strings
 are new, their Spanish comes later."""
 
+import itertools
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 PRACTICE = ZoneInfo("America/Argentina/Buenos_Aires")
 POLICY_URL = "/agenda/settings/payments/"
+MP_IDS = itertools.count(1_000_001)
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def pay(r, amount, refunded="0", status="approved", method="cash", at=NOW):
     return Payment.objects.create(
         reservation=r,
         method=method,
-        mp_payment_id=f"mp-{r.pk}-{amount}" if method == "mercadopago" else None,
+        mp_payment_id=str(next(MP_IDS)) if method == "mercadopago" else None,
         status=status,
         amount=Decimal(amount),
         amount_refunded=Decimal(refunded),

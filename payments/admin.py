@@ -219,7 +219,9 @@ class PaymentAdmin(RecordsChangeViews, admin.ModelAdmin):
         viewed(
             request, payment.reservation.client_id, payment, where="admin: refund", detail="refund"
         )
-        self.message_user(request, refunded_text(payment, row), messages.SUCCESS)
+        done = payment.method != Method.MERCADOPAGO or row.status == RefundStatus.APPROVED
+        level = messages.SUCCESS if done else messages.WARNING  # in process, or rejected
+        self.message_user(request, refunded_text(payment, row), level)
         return HttpResponseRedirect(change_url)
 
 
@@ -234,8 +236,9 @@ def not_reached_text(error, amount):
         (
             said,
             gettext(
-                "The refund of %(amount)s is recorded as requested and is asked again "
-                "automatically, once, until Mercado Pago answers: there is nothing else to do."
+                "The refund of %(amount)s is recorded as requested: it is asked again "
+                "automatically until Mercado Pago answers, and made once. There is nothing else "
+                "to do."
             )
             % {"amount": money_text(amount)},
         )

@@ -6,8 +6,9 @@ group (README, "Reception").
 
 Reception books, moves and cancels sessions (series too), registers patients and professionals
 (each invited as they are added; only a patient's invitation may reception send again), keeps the
-professionals' hours and absences and the practice's closures, and reads the logs of what happened
-to sessions, hours and messages, and the patients' deletion requests. It deletes nothing but an
+professionals' hours and absences, the practice's closures and each professional's price, refunds
+payments and records sessions paid by other means, and reads the logs of what happened to sessions,
+hours and messages, and the patients' deletion requests. It deletes nothing but an
 hour range, an absence or a closure (the only deletions the site has; hours and absences are
 recorded, a closure in the admin's own history). What it cannot reach is decided by the admin
 itself, whatever a group holds: the superuser switch, groups, permissions and staff status
@@ -46,10 +47,12 @@ ROLES = {
         # cannot be undone) is the practice's decision: a superuser's.
         "privacy.deletionrequest": (VIEW,),
         # Each professional's price and payment policy (setting up a new one's too); the payments
-        # and refunds as Mercado Pago reported them, read-only.
+        # and refunds as Mercado Pago reported them, never edited. ADD is reception's two pages of
+        # its own (payments/admin.py): a session paid by other means recorded (a payment), and a
+        # payment refunded, all or part (a refund); never the admin's plain add form.
         "payments.paymentpolicy": (VIEW, ADD, CHANGE),
-        "payments.payment": (VIEW,),
-        "payments.refund": (VIEW,),
+        "payments.payment": (VIEW, ADD),
+        "payments.refund": (VIEW, ADD),
     },
 }
 

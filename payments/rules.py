@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -230,10 +230,19 @@ def settle(payment, action):
     now = action.at
     r = Reservation.objects.select_for_update().get(pk=payment.reservation_id)
     payment.reservation = r
+    # Paid twice through Mercado Pago (two tabs, say): the second is given back. What reception
+    # records by hand (the balance in cash, say) is never refunded by itself.
     paid_before = (
-        Payment.objects.filter(reservation=r, status__in=RECEIVED).exclude(pk=payment.pk).exists()
+        Payment.objects.filter(
+            reservation=r,
+            method=Method.MERCADOPAGO,
+            status__in=RECEIVED,
+            amount_refunded__lt=F("amount"),
+        )
+        .exclude(pk=payment.pk)
+        .exists()
     )
-    if paid_before:
+    if paid_before and payment.method == Method.MERCADOPAGO:
         return _refund_all(payment, action, "paid_twice")
     if not r.awaiting_payment:
         return None  # a session not held for payment (paid from the admin's link, say): paid
@@ -380,10 +389,23 @@ def carry_out(row, now=None):
     if row.status != RefundStatus.REQUESTED:
         return row
     payment = row.payment
-    answer = mercadopago.refund(payment.mp_payment_id, row.amount, row.idempotency_key)
+    try:
+        answer = mercadopago.refund(payment.mp_payment_id, row.amount, row.idempotency_key)
+    except mercadopago.MercadoPagoError as exc:
+        if not 400 <= exc.status < 500 or exc.status == 429:
+            raise  # not answered, or busy: asked again later with the same key
+        # Refused for good (a payment refunded in Mercado Pago's panel meanwhile, say): asking
+        # again would be refused again. Left for reception to see, REJECTED.
+        log.warning("refund %s of payment %s refused (%s)", row.pk, payment.pk, exc.status)
+        Refund.objects.filter(pk=row.pk, status=RefundStatus.REQUESTED).update(
+            status=RefundStatus.REJECTED, updated_at=now
+        )
+        row.refresh_from_db()
+        return row
     found = mercadopago.get_payment(payment.mp_payment_id)
     status = answer.get("status")
-    by = Actor.system()
+    # Whoever asked for it (reception, from the admin), else the rules (a cancel's refund).
+    by = Actor.staff(row.requested_by) if row.requested_by_id else Actor.system()
     with recording(ActionKind.REFUND, by=by, at=now, reason=row.reason) as action:
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         row = Refund.objects.select_for_update().get(pk=row.pk)

@@ -164,11 +164,11 @@ class ErrorEnvelope(Schema):
         None,
         description=(
             "Refusals of booking, rescheduling and paying (409) only: why, for machines. "
-            "Booking and rescheduling: `unavailable` "
-            "(taken, or never offered), `modality`, `limit` (a request already waiting for "
-            "this professional), `notice`, `in_progress`, `past`, `already_cancelled`, "
-            "`awaiting_payment` (a session waiting for its payment is not moved). Paying: "
-            "`not_payable` (the session is not waiting for a payment, or its hold is ending)."
+            "Booking and rescheduling: `unavailable` (taken, or never offered), `modality`, "
+            "`limit` (a request already waiting for this professional), `notice`, "
+            "`in_progress`, `past`, `already_cancelled`, `awaiting_payment` (a session waiting "
+            "for its payment is not moved). Paying: `not_payable` (the session is not waiting "
+            "for a payment, or its hold is ending)."
         ),
     )
 

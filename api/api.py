@@ -269,8 +269,8 @@ def _professionals_of(rows):
 
 
 def _policy(professional):
-    # Loaded with the professional: None, not a query, when they have none.
-    return getattr(professional, "payment_policy", None)
+    # Joined with the professional: no query (payments.booking.POLICY).
+    return paid_booking.policy_of(professional)
 
 
 def _money_of(rows, now):
@@ -508,7 +508,8 @@ MAX_SLOT_DAYS = 31
 
 def _professional_for(user, pk):
     """A professional the user may book, or 404 (like a missing one)."""
-    professional = booking.bookable_professional(user, pk)
+    # With their payment policy: booking reads it to decide whether to hold for payment.
+    professional = booking.bookable_professional(user, pk, related=paid_booking.POLICY)
     if professional is None:
         raise Http404
     return professional

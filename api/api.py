@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import OuterRef, Prefetch, Subquery, Sum, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,13 +27,18 @@ from pydantic import Field
 from accounts import enrolment
 from accounts.models import User
 from audit.log import refused, viewed
+from payments import booking as paid_booking
+from payments import mercadopago
+from payments.ledger import Ledger
+from payments.models import OPEN_REFUNDS, RECEIVED, ZERO, Checkout, Payment, Refund, money
 from reservations.actions import Actor, Channel
 from reservations.models import (
     REASON_MAX_LENGTH,
     Modality,
+    Refusal,
     Reservation,
-    professionals_of,
 )
+from reservations.models import Status as SessionStatus
 from scheduling import booking
 from scheduling.slots import free_slots
 
@@ -70,8 +76,14 @@ ERROR_DESCRIPTIONS = {
     "a range of more than 31 days, a staff cancel without its reason.",
     429: "Too many requests from this user; the Retry-After header says for how long.",
     500: "Unexpected error (logged; no details are sent).",
-    503: "The database is unavailable; the Retry-After header says when to try again.",
+    503: (
+        "The database is unavailable, or (paying) Mercado Pago is; the Retry-After header says "
+        "when to try again."
+    ),
 }
+
+# How long a client should wait before asking again after a 503.
+RETRY_AFTER = "30"
 
 
 class ApiError(HttpError):
@@ -154,7 +166,7 @@ api = NinjaAPI(
         "(DELETE) keeps the reservation and marks it CANCELLED, within the cancellation notice. "
         "A reservation has the original's fields, then this site's (the professional's name, "
         "the video link only while it may be used, address, contact, cancel deadline, "
-        "attendance), null when they do not apply. See docs/api.md."
+        "attendance, and its payment), null when they do not apply. See docs/api.md."
     ),
     urls_namespace="api",
     auth=[BearerAuth(), BrowserSessionAuth()],
@@ -182,7 +194,10 @@ def on_http_error(request, exc):
         body = {"status": status, "message": exc.message, "code": exc.code}
         return api.create_response(request, body, status=status)
     message = exc.message if own_message else ERROR_MESSAGES.get(status, exc.message)
-    return envelope_response(request, status, message)
+    response = envelope_response(request, status, message)
+    if status == 503:
+        response["Retry-After"] = RETRY_AFTER
+    return response
 
 
 @api.exception_handler(Http404)
@@ -213,7 +228,7 @@ def on_unexpected_error(request, exc):
     if isinstance(exc, UNAVAILABLE_ERRORS):
         logger.error("API database error on %s %s: %r", request.method, request.path, exc)
         response = envelope_response(request, 503, ERROR_MESSAGES[503])
-        response["Retry-After"] = "30"
+        response["Retry-After"] = RETRY_AFTER
         return response
     logger.exception("API error on %s %s", request.method, request.path)
     return envelope_response(request, 500, ERROR_MESSAGES[500])
@@ -228,7 +243,7 @@ def _reservation_for(request, pk, action):
     """The user's own reservation, or (for staff with the permission) anyone's; else 404 (and
     someone else's, refused, goes to the access log)."""
     user = request.user
-    reservations = Reservation.objects.with_people()
+    reservations = _with_people_and_prices()
     staff = _staff_may(user, action)
     if not staff:
         reservations = reservations.filter(client=user)
@@ -240,13 +255,102 @@ def _reservation_for(request, pk, action):
         raise Http404 from None
 
 
-def _reservation_out(reservation, now):
+def _with_people_and_prices():
+    """Reservations with their professional, profile and payment policy joined: for one."""
+    return Reservation.objects.with_people().select_related("professional__payment_policy")
+
+
+def _professionals_of(rows):
+    """reservations.models.professionals_of, with each professional's payment policy (the
+    price) in the same one query for them all."""
+    professionals = User.objects.select_related("professional_profile", "payment_policy")
+    prefetch_related_objects(rows, Prefetch("professional", queryset=professionals))
+    return rows
+
+
+def _policy(professional):
+    # Joined with the professional: no query (payments.booking.POLICY).
+    return paid_booking.policy_of(professional)
+
+
+def _money_of(rows, now):
+    """{pk: (Ledger, Checkout or None)} for each of `rows`: the account payments.ledger.ledger()
+    keeps of each, in two queries for them all at most rather than three per row: their payments
+    received, with what is on its way back summed per payment; and, only when some rows are held
+    for payment, their checkouts (the amount asked, where to pay). It adds up as ledger() does
+    (tests/test_api_payments.py holds them to the same status); the professionals' policies come
+    loaded with the rows."""
+    if not rows:
+        return {}
+    accounts = {r.pk: Ledger(r) for r in rows}
+    on_its_way = (
+        Refund.objects.filter(payment=OuterRef("pk"), status__in=OPEN_REFUNDS)
+        .order_by()
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    received = (
+        Payment.objects.filter(reservation_id__in=list(accounts), status__in=RECEIVED)
+        .order_by()
+        .annotate(coming=Subquery(on_its_way))
+        .values_list("reservation_id", "amount", "amount_refunded", "coming")
+    )
+    for pk, amount, refunded, coming in received:
+        account = accounts[pk]
+        account.paid += amount
+        account.refunded += refunded
+        account.coming += coming or ZERO
+    held = [r for r in rows if r.status == SessionStatus.PENDING and r.awaiting_payment]
+    checkouts = {}
+    if held:
+        checkouts = {c.reservation_id: c for c in Checkout.objects.filter(reservation__in=held)}
+    for r in held:
+        account, checkout = accounts[r.pk], checkouts.get(r.pk)
+        if account.paid or r.expires_at is None or r.expires_at <= now:
+            continue
+        # ledger.amount_to_pay: the checkout's amount, fixed when it was made; else what the
+        # policy asks now.
+        policy = _policy(r.professional)
+        if checkout is not None:
+            account.due = checkout.amount
+        elif policy is not None:
+            account.due = policy.amount_due(r.session_modality)
+    return {pk: (account, checkouts.get(pk)) for pk, account in accounts.items()}
+
+
+def _amount(value):
+    return str(money(value))
+
+
+def _payment_out(reservation, account, checkout, now):
+    """The payment fields of a reservation (schemas.ReservationOut, docs/api.md). Only an
+    existing checkout's address is given: making one asks Mercado Pago, which only POST does."""
+    policy = _policy(reservation.professional)
+    payable = checkout is not None and checkout.url and paid_booking.payable(reservation, now)
+    return {
+        "price": _amount(policy.price_for(reservation.session_modality)) if policy else None,
+        "payment_status": account.status or None,
+        "amount_due": _amount(account.due),
+        "pay_by": reservation.expires_at if account.due else None,
+        "amount_paid": _amount(account.paid),
+        "refunded": _amount(account.refunded + account.coming),
+        "refund_pending": _amount(account.coming),
+        "payment_url": checkout.url if payable else None,
+    }
+
+
+def _reservation_out(reservation, now, money_of=None):
     """A reservation as the API shows it at `now`: the original's fields, then ours (schemas.py).
 
-    The reservation should come with its professional and their profile loaded (with_people(),
-    or professionals_of() for a list): the name, contact and links read them."""
+    The reservation should come with its professional, their profile and payment policy loaded
+    (_with_people_and_prices(), or _professionals_of() for a list): the name, contact, links and
+    price read them. `money_of`: _money_of() of the list it is in (else asked for this one)."""
     profile = reservation.profile
     contact = reservation.contact
+    if money_of is None:
+        money_of = _money_of([reservation], now)
+    account, checkout = money_of[reservation.pk]
     return {
         "id": reservation.id,
         "client_id": reservation.client_id,
@@ -278,6 +382,7 @@ def _reservation_out(reservation, now):
         "cancel_deadline": reservation.cancel_deadline,
         "attended": reservation.attended,
         "late_cancellation": reservation.late_cancellation or None,
+        **_payment_out(reservation, account, checkout, now),
     }
 
 
@@ -323,16 +428,17 @@ def list_reservations(request, client_id: UUID):
         raise Http404
     if others and not User.objects.filter(pk=client_id).exists():
         raise Http404
-    reservations = professionals_of(
+    reservations = _professionals_of(
         list(Reservation.objects.filter(client_id=client_id).order_by("-start_time", "-id"))
     )
     if others:
         # Staff reading a patient's sessions: one entry for the list (not one per session).
         viewed(request, client_id, User(pk=client_id), where="api: reservations of a patient")
     now = timezone.now()
+    money_of = _money_of(reservations, now)
     return {
         "status": 200,
-        "data": [_reservation_out(reservation, now) for reservation in reservations],
+        "data": [_reservation_out(reservation, now, money_of) for reservation in reservations],
         "message": (
             f"SOLICITASTE TODAS LAS RESERVAS DEL USUARIO CON EL ID: {client_id} EXITOSAMENTE"
         ),
@@ -402,7 +508,8 @@ MAX_SLOT_DAYS = 31
 
 def _professional_for(user, pk):
     """A professional the user may book, or 404 (like a missing one)."""
-    professional = booking.bookable_professional(user, pk)
+    # With their payment policy: booking reads it to decide whether to hold for payment.
+    professional = booking.bookable_professional(user, pk, related=paid_booking.POLICY)
     if professional is None:
         raise Http404
     return professional
@@ -421,9 +528,12 @@ def _professional_for(user, pk):
     tags=["booking"],
 )
 def list_professionals(request):
+    professionals = booking.bookable_professionals(request.user)
+    prefetch_related_objects(professionals, "payment_policy")  # one query for them all
     data = []
-    for p in booking.bookable_professionals(request.user):
+    for p in professionals:
         profile = getattr(p, "professional_profile", None)
+        policy = _policy(p)
         data.append(
             {
                 "id": p.pk,
@@ -431,9 +541,21 @@ def list_professionals(request):
                 "specialty": (profile.specialty if profile else "") or None,
                 "requires_approval": booking.needs_approval(p),
                 "seen": p.seen,
+                "price": _amount(policy.price) if policy else None,
+                "payment": _policy_out(policy) if policy else None,
             }
         )
     return {"status": 200, "data": data, "message": "SOLICITASTE LOS PROFESIONALES EXITOSAMENTE"}
+
+
+def _policy_out(policy):
+    deposit = policy.deposit_for(None)
+    return {
+        "collect": policy.collect,
+        "deposit": _amount(deposit) if deposit else None,
+        "late_keeps": policy.late_keeps,
+        "prices": {m: _amount(policy.price_for(m)) for m in (Modality.VIRTUAL, Modality.IN_PERSON)},
+    }
 
 
 class SlotsQuery(Schema):
@@ -490,17 +612,21 @@ def list_slots(request, id: UUID, query: Query[SlotsQuery]):
     description=(
         "Books `start_time` with the professional: 201 with the reservation, PENDING when the "
         "professional approves bookings (it holds the slot until confirmed or until it lapses, "
-        "48 h by default or the session's start) or CONFIRMED. 409 when the time is taken or "
-        "not offered (`unavailable`), the modality is not offered then (`modality`) or a "
-        "request is already waiting for this professional (`limit`). Of several patients "
-        "booking one slot at once, exactly one gets it."
+        "48 h by default or the session's start) or CONFIRMED. When the professional asks for "
+        "a payment when booking, it is PENDING with payment_status `due` instead, held until "
+        "`pay_by` (30 minutes), and `payment_url` is Mercado Pago's checkout, where the patient "
+        "pays (null if Mercado Pago could not be reached: then POST "
+        "/api/reservations/{id}/pay). 409 when the time is taken or not offered "
+        "(`unavailable`), the modality is not offered then (`modality`) or a request is already "
+        "waiting for this professional, or a session for its payment (`limit`). Of several "
+        "patients booking one slot at once, exactly one gets it."
     ),
     tags=["booking"],
 )
 def create_reservation(request, payload: BookingIn):
     professional = _professional_for(request.user, payload.professional_id)
     now = timezone.now()
-    result = booking.request_booking(
+    result = paid_booking.book(
         request.user,
         professional,
         payload.start_time,
@@ -510,7 +636,10 @@ def create_reservation(request, payload: BookingIn):
     )
     if not isinstance(result, Reservation):
         raise Refused(result)
-    reservation = Reservation.objects.with_people().get(pk=result.pk)
+    if result.awaiting_payment:
+        # The booking stands either way: the client asks again with POST .../pay.
+        _checkout_url(result, now)
+    reservation = _with_people_and_prices().get(pk=result.pk)
     return Status(
         201,
         {
@@ -557,9 +686,61 @@ def reschedule_reservation(request, id: UUID, payload: RescheduleIn):
     )
     if not isinstance(result, Reservation):
         raise Refused(result)
-    new = Reservation.objects.with_people().get(pk=result.pk)
+    new = _with_people_and_prices().get(pk=result.pk)
     if new.replaces is not None:  # a request: the old one stands meanwhile
         message = f"PEDISTE CAMBIAR EL HORARIO DE LA RESERVA CON EL ID: {id}; LA NUEVA ES {new.pk}"
     else:
         message = f"CAMBIASTE EL HORARIO DE LA RESERVA CON EL ID: {id}; LA NUEVA ES {new.pk}"
     return {"status": 200, "data": _reservation_out(new, now), "message": message}
+
+
+def _checkout_url(reservation, now):
+    """Where `reservation` is paid (payments.booking.checkout_url: made the first time), or None
+    when Mercado Pago could not be reached (logged; the hold stands)."""
+    try:
+        return paid_booking.checkout_url(reservation, now)
+    except mercadopago.MercadoPagoError as exc:
+        logger.warning("checkout for %s: Mercado Pago answered %s", reservation.pk, exc.status)
+        return None
+
+
+NOT_PAYABLE = _("This session can no longer be paid for.")
+
+
+@route(
+    "post",
+    "/reservations/{id}/pay",
+    ok=ReservationEnvelope,
+    errors=(403, 409),
+    summary="Where to pay for a session held for its payment",
+    description=(
+        "For a session of the caller's with payment_status `due`: 200 with the reservation, "
+        "whose `payment_url` is Mercado Pago's checkout (made now if booking could not make "
+        "it; the same one when asked again). 409 `not_payable` when the session is not waiting "
+        "for a payment (paid, confirmed, cancelled, lapsed) or its hold ends in less than 2 "
+        "minutes. 503 (Retry-After) when Mercado Pago cannot be reached: the hold stands, ask "
+        "again. 404 for someone else's reservation (staff too: paying is the patient's own)."
+    ),
+    tags=["booking"],
+)
+def pay_reservation(request, id: UUID):
+    try:
+        reservation = _with_people_and_prices().get(pk=id, client=request.user)
+    except Reservation.DoesNotExist:
+        refused(request, Reservation, id, owner="client", where="api: pay")
+        raise Http404 from None
+    now = timezone.now()
+    try:
+        url = paid_booking.checkout_url(reservation, now)
+    except mercadopago.MercadoPagoError as exc:
+        logger.warning("checkout for %s: Mercado Pago answered %s", reservation.pk, exc.status)
+        raise ApiError(
+            503, _("Mercado Pago cannot be reached now. Your time is held: try again in a moment.")
+        ) from None
+    if url is None:
+        raise Refused(Refusal("not_payable", NOT_PAYABLE))
+    return {
+        "status": 200,
+        "data": _reservation_out(reservation, now),
+        "message": f"PEDISTE PAGAR LA RESERVA CON EL ID: {id}",
+    }

@@ -10,6 +10,14 @@ from pydantic import AwareDatetime
 
 from reservations.models import Modality, Status
 
+# An amount of money (ARS): a decimal as a string with two places, never a JSON number (a float
+# cannot say 0.10 exactly).
+MONEY_PATTERN = r"^\d+\.\d{2}$"
+
+
+def money_field(description, **kwargs):
+    return Field(pattern=MONEY_PATTERN, description=description, examples=["3000.00"], **kwargs)
+
 
 class ContactLink(Schema):
     kind: Literal["phone", "whatsapp", "email"]
@@ -88,6 +96,47 @@ class ReservationOut(Schema):
             "null otherwise."
         )
     )
+    # Payments (payments/; docs/api.md, "Paying for a session").
+    price: str | None = money_field(
+        "What a session in this modality costs with its professional now (their payment "
+        'policy), e.g. "10000.00"; null when the professional has no price set (nothing is paid '
+        "online). Informative: what was paid is amount_paid."
+    )
+    payment_status: Literal["due", "paid", "partly_refunded", "refunded"] | None = Field(
+        description=(
+            '"due": held until pay_by for its payment of amount_due; "paid"; "partly_refunded" '
+            '(some of what was paid is given back, or on its way back); "refunded" (all of it); '
+            "null when nothing was paid online and nothing is due."
+        )
+    )
+    amount_due: str = money_field(
+        'What is to be paid now to keep the session; "0.00" unless payment_status is "due".'
+    )
+    pay_by: datetime | None = Field(
+        description=(
+            'While payment_status is "due": the end of the hold, ISO 8601 in UTC. Unpaid by '
+            "then, the session is cancelled (reason expired) and its time freed. null otherwise."
+        )
+    )
+    amount_paid: str = money_field(
+        'What was paid for the session (Mercado Pago, or recorded by the practice); "0.00" '
+        "when nothing. Refunds are not taken off: see refunded."
+    )
+    refunded: str = money_field(
+        "Of amount_paid, what is given back: refunds made plus those on their way "
+        '(refund_pending); "0.00" when none.'
+    )
+    refund_pending: str = money_field(
+        "Of refunded, what Mercado Pago has not confirmed yet: it reaches the card or account "
+        'paid with in a few business days; "0.00" when none.'
+    )
+    payment_url: str | None = Field(
+        description=(
+            'While payment_status is "due": Mercado Pago\'s checkout, where the patient pays '
+            "(open it in a browser). null otherwise, and while no checkout has been made: then "
+            "POST /api/reservations/{id}/pay makes one and answers it."
+        )
+    )
 
 
 class ReservationListEnvelope(Schema):
@@ -114,10 +163,38 @@ class ErrorEnvelope(Schema):
     code: str | None = Field(
         None,
         description=(
-            "Booking and rescheduling refusals (409) only: why, for machines. `unavailable` "
-            "(taken, or never offered), `modality`, `limit` (a request already waiting for "
-            "this professional), `notice`, `in_progress`, `past`, `already_cancelled`."
+            "Refusals of booking, rescheduling and paying (409) only: why, for machines. "
+            "Booking and rescheduling: `unavailable` (taken, or never offered), `modality`, "
+            "`limit` (a request already waiting for this professional), `notice`, "
+            "`in_progress`, `past`, `already_cancelled`, `awaiting_payment` (a session waiting "
+            "for its payment is not moved). Paying: `not_payable` (the session is not waiting "
+            "for a payment, or its hold is ending)."
         ),
+    )
+
+
+class PaymentPolicyOut(Schema):
+    collect: Literal["none", "deposit", "whole"] = Field(
+        description=(
+            "What is paid online when booking, with Mercado Pago: nothing, a deposit, or the "
+            "whole session. Anything but none: a booking is held until paid (docs/api.md)."
+        )
+    )
+    deposit: str | None = money_field(
+        "The deposit of a session at the price per session; null when they have none."
+    )
+    late_keeps: Literal["nothing", "deposit", "everything"] = Field(
+        description=(
+            "Of what was paid, what the practice keeps when a session is cancelled inside the "
+            "notice period or missed: nothing, the deposit, or everything. A cancel in time "
+            "refunds everything."
+        )
+    )
+    prices: dict[Modality, str] = Field(
+        description=(
+            "What a session costs in each modality (the same as price unless they charge "
+            "differently)."
+        )
     )
 
 
@@ -129,6 +206,13 @@ class ProfessionalOut(Schema):
         description="Bookings wait as PENDING until the professional confirms them."
     )
     seen: bool = Field(description="The caller has had sessions with them (listed first).")
+    price: str | None = money_field(
+        'Their price per session, e.g. "10000.00"; null when they have none (nothing is paid '
+        "online)."
+    )
+    payment: PaymentPolicyOut | None = Field(
+        description="How their sessions are paid; null when they have no price set."
+    )
 
 
 class ProfessionalListEnvelope(Schema):

@@ -115,6 +115,15 @@ ADDED_FIELDS = (
     "cancel_deadline",
     "attended",
     "late_cancellation",
+    # Payments (tests/test_api_payments.py checks their values).
+    "price",
+    "payment_status",
+    "amount_due",
+    "pay_by",
+    "amount_paid",
+    "refunded",
+    "refund_pending",
+    "payment_url",
 )
 
 
@@ -261,11 +270,12 @@ def test_the_list_query_count_does_not_grow_with_reservations(
     make_reservation(patient, NOW)
     # 1. the token's session  2. its user  3. whether they are a professional (who must have two-
     # step verification: accounts/enrolment.py)  4. the reservations  5. their professionals
-    with django_assert_num_queries(5):
+    # (and their prices)  6. their payments
+    with django_assert_num_queries(6):
         assert len(client.get(url).json()["data"]) == 1
     for day in range(1, 25):
         make_reservation(patient, NOW + timedelta(days=day))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get(url).json()["data"]) == 25
 
 
@@ -275,8 +285,8 @@ def test_the_list_with_the_session_cookie_costs_the_same(
     for day in range(10):
         make_reservation(patient, NOW + timedelta(days=day))
     client = session_client(patient)
-    # 1. the session  2. its user  3. the reservations  4. their professionals
-    with django_assert_num_queries(4):
+    # 1. the session  2. its user  3. the reservations  4. their professionals  5. their payments
+    with django_assert_num_queries(5):
         assert client.get(f"/api/reservations/user/{patient.pk}").status_code == 200
 
 
@@ -904,6 +914,8 @@ def test_the_openapi_document_describes_everything():
         "/api/professionals/{id}/slots",
         "/api/reservations",
         "/api/reservations/{id}/reschedule",
+        # Paying (tests/test_api_payments.py).
+        "/api/reservations/{id}/pay",
     }
     schemes = doc["components"]["securitySchemes"]
     assert schemes["BearerAuth"] == {

@@ -41,6 +41,7 @@ def test_the_docs_render_from_this_site_only_under_the_csp(page, live_server):
         "/api/reservations/user/{client_id}",
         "/api/reservations/{id}",
         "/api/reservations/{id}",
+        "/api/reservations/{id}/pay",
         "/api/reservations/{id}/reschedule",
     ]
     assert page.locator(".auth-wrapper .authorize").count() == 1  # both schemes, one button

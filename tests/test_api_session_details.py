@@ -316,13 +316,15 @@ def test_the_list_costs_the_same_queries_for_1_and_20_reservations(
             modality=("Virtual", "Presencial")[day % 2],
         )
     twenty = list_queries(client, url)
-    # 1. the session  2. its user  3. the reservations  4. their professionals and profiles
-    assert (one, twenty) == ((1, 4), (20, 4))
+    # 1. the session  2. its user  3. the reservations  4. their professionals, profiles and
+    # prices  5. their payments (tests/test_api_payments.py)
+    assert (one, twenty) == ((1, 5), (20, 5))
 
 
 def test_one_reservation_is_read_in_one_query(patient, make_reservation, django_assert_num_queries):
     reservation = make_reservation(patient, NOW)
     client = session_client(patient)
-    # 1. the session  2. its user  3. the reservation, with its professional and profile
-    with django_assert_num_queries(3):
+    # 1. the session  2. its user  3. the reservation, with its professional, profile and price
+    # 4. its payments
+    with django_assert_num_queries(4):
         assert client.get(f"/api/reservations/{reservation.pk}").status_code == 200

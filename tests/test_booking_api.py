@@ -61,6 +61,8 @@ def test_professionals_the_caller_may_book(api, professional, hours, settings):
             "specialty": "Psicología",
             "requires_approval": True,
             "seen": False,
+            "price": None,  # no payment policy (tests/test_api_payments.py)
+            "payment": None,
         }
     ]
     settings.BOOKING_OPEN_TO_ALL = False

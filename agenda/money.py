@@ -2,22 +2,19 @@
 ("Paid $ 3.000,00", "Waiting for payment"), and what their sessions of this month brought in.
 
 payments.ledger.ledger() reads one session (up to three queries); a list of sessions gets its
-Ledgers here from one query for all of them, the same sums by the same rules: what was received
-(RECEIVED payments), what was given back (their amount_refunded), what is on its way back (their
-open refunds), and what is due on a session held for its payment (its checkout's amount, else its
-policy's, both joined to the sessions' own query: see WITH_MONEY)."""
+Ledgers from payments.ledger.ledgers(), one query for all of them (their checkouts and policies
+joined to the sessions' own query: WITH_MONEY)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from payments.ledger import Ledger, ledger, money_text
-from payments.models import MONEY_DIGITS, OPEN_REFUNDS, RECEIVED, ZERO, Payment, Refund
+from payments.ledger import ledger, ledgers, money_text
+from payments.models import MONEY_DIGITS, RECEIVED, ZERO, Payment
 from reservations.models import Status
 
 # What a list of sessions joins in its own query so that the amount due of a held one needs no
@@ -69,46 +66,13 @@ def money_of(account):
     return NOTHING
 
 
-def _due(r, now):
-    """payments.ledger.amount_to_pay without its queries: the joined checkout, else the joined
-    policy (WITH_MONEY)."""
-    if not (held(r) and r.expires_at and r.expires_at > now):
-        return ZERO
-    checkout = getattr(r, "checkout", None)
-    if checkout is not None:
-        return checkout.amount
-    policy = getattr(r.professional, "payment_policy", None)
-    return policy.amount_due(r.session_modality) if policy else ZERO
-
-
 def attach(sessions, now):
     """Sets `money` (a Money) on each of `sessions` (fetched with select_related(*WITH_MONEY)),
-    with one query for all their payments, however many there are."""
+    in one query for them all, however many there are (payments.ledger.ledgers)."""
     sessions = list(sessions)
-    if not sessions:
-        return
-    coming = (
-        Refund.objects.filter(payment=OuterRef("pk"), status__in=OPEN_REFUNDS)
-        .values("payment")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    payments = Payment.objects.filter(
-        reservation_id__in={r.pk for r in sessions}, status__in=RECEIVED
-    ).annotate(coming=Coalesce(Subquery(coming, output_field=AMOUNT), Value(ZERO)))
-    accounts = {}
-    for p in payments.order_by("created_at", "id"):
-        accounts.setdefault(p.reservation_id, []).append(p)
+    accounts = ledgers(sessions, now, checkouts_joined=True)
     for r in sessions:
-        account = Ledger(r)
-        for p in accounts.get(r.pk, []):
-            account.payments.append(p)
-            account.paid += p.amount
-            account.refunded += p.amount_refunded
-            account.coming += p.coming
-        if not account.payments:
-            account.due = _due(r, now)
-        r.money = money_of(account)
+        r.money = money_of(accounts[r.pk])
 
 
 def attach_one(r, now):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import OuterRef, Prefetch, Subquery, Sum, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,9 +28,9 @@ from accounts import enrolment
 from accounts.models import User
 from audit.log import refused, viewed
 from payments import booking as paid_booking
+from payments import ledger as payment_ledger
 from payments import mercadopago
-from payments.ledger import Ledger
-from payments.models import OPEN_REFUNDS, RECEIVED, ZERO, Checkout, Payment, Refund, money
+from payments.models import money
 from reservations.actions import Actor, Channel
 from reservations.models import (
     REASON_MAX_LENGTH,
@@ -38,7 +38,6 @@ from reservations.models import (
     Refusal,
     Reservation,
 )
-from reservations.models import Status as SessionStatus
 from scheduling import booking
 from scheduling.slots import free_slots
 
@@ -274,49 +273,9 @@ def _policy(professional):
 
 
 def _money_of(rows, now):
-    """{pk: (Ledger, Checkout or None)} for each of `rows`: the account payments.ledger.ledger()
-    keeps of each, in two queries for them all at most rather than three per row: their payments
-    received, with what is on its way back summed per payment; and, only when some rows are held
-    for payment, their checkouts (the amount asked, where to pay). It adds up as ledger() does
-    (tests/test_api_payments.py holds them to the same status); the professionals' policies come
-    loaded with the rows."""
-    if not rows:
-        return {}
-    accounts = {r.pk: Ledger(r) for r in rows}
-    on_its_way = (
-        Refund.objects.filter(payment=OuterRef("pk"), status__in=OPEN_REFUNDS)
-        .order_by()
-        .values("payment")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    received = (
-        Payment.objects.filter(reservation_id__in=list(accounts), status__in=RECEIVED)
-        .order_by()
-        .annotate(coming=Subquery(on_its_way))
-        .values_list("reservation_id", "amount", "amount_refunded", "coming")
-    )
-    for pk, amount, refunded, coming in received:
-        account = accounts[pk]
-        account.paid += amount
-        account.refunded += refunded
-        account.coming += coming or ZERO
-    held = [r for r in rows if r.status == SessionStatus.PENDING and r.awaiting_payment]
-    checkouts = {}
-    if held:
-        checkouts = {c.reservation_id: c for c in Checkout.objects.filter(reservation__in=held)}
-    for r in held:
-        account, checkout = accounts[r.pk], checkouts.get(r.pk)
-        if account.paid or r.expires_at is None or r.expires_at <= now:
-            continue
-        # ledger.amount_to_pay: the checkout's amount, fixed when it was made; else what the
-        # policy asks now.
-        policy = _policy(r.professional)
-        if checkout is not None:
-            account.due = checkout.amount
-        elif policy is not None:
-            account.due = policy.amount_due(r.session_modality)
-    return {pk: (account, checkouts.get(pk)) for pk, account in accounts.items()}
+    """{pk: (Ledger, Checkout or None)} for each of `rows`, in two queries for them all at most
+    (payments.ledger.ledgers); the professionals' policies come loaded with the rows."""
+    return {pk: (a, a.checkout) for pk, a in payment_ledger.ledgers(rows, now).items()}
 
 
 def _amount(value):

@@ -23,11 +23,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 # showing the site as its patients see it: DEBUG off (the site's own 404 and 500 pages), over plain
 # HTTP on this machine, mail printed here, links in emails and calendars to this PORT (SITE_URL).
 # `DEBUG=1 make run` gives Django's debug pages instead (tracebacks, a 404 listing the URLs).
+# Payments go to a local stand-in for Mercado Pago on MERCADOPAGO_PORT (payments/standin.py): its
+# checkout page approves or rejects without a card, and it signs its notifications with the same
+# demo secret the site checks them with. No money moves; no Mercado Pago account is needed.
 DEBUG ?= 0
+MERCADOPAGO_PORT ?= 8001
 RUN_ENV = DEBUG=$(DEBUG) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
 	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-127.0.0.1,localhost} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} \
 	EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend} \
-	SECRET_KEY=$${SECRET_KEY:-$$(cat .secret_key)}
+	SECRET_KEY=$${SECRET_KEY:-$$(cat .secret_key)} \
+	MERCADOPAGO_API_URL=http://127.0.0.1:$(MERCADOPAGO_PORT) \
+	MERCADOPAGO_ACCESS_TOKEN=$${MERCADOPAGO_ACCESS_TOKEN:-demo-access-token} \
+	MERCADOPAGO_WEBHOOK_SECRET=$${MERCADOPAGO_WEBHOOK_SECRET:-demo-webhook-secret}
 
 run: migrate
 	$(PY) manage.py seed_demo
@@ -36,8 +43,9 @@ run: migrate
 	@# A local key that survives restarts (sessions stay valid), as `make serve` keeps; never committed.
 	@[ -s .secret_key ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' >.secret_key
 	@export $(RUN_ENV); $(PY) manage.py collectstatic --noinput -v0; \
+	$(PY) manage.py mercadopago_standin --port $(MERCADOPAGO_PORT) & standin=$$!; \
 	$(PY) manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$worker $$standin 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(PORT)
 
 test: install-dev

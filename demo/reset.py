@@ -10,7 +10,7 @@ app's row, someone's session) still stops the deletion, as it should.
 from django.db.models import Q
 
 from notifications.models import Outbox
-from payments.models import Payment, Refund
+from payments.models import Checkout, Payment, Refund
 from reservations.models import Reservation, ReservationEvent
 from series.models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 
@@ -32,9 +32,11 @@ def delete_sessions(users):
     # Their messages (each names the session it is about: the first, for an action on several),
     # deleted here rather than left to a cascade, so a PROTECT would not stop the demo.
     Outbox.objects.filter(reservation__in=sessions).delete()
-    # Their payments at the local stand-in (the demo's money is pretend), refunds first.
+    # Their payments at the local stand-in (the demo's money is pretend), refunds first, and
+    # what a patient was asked to pay (a checkout, PROTECT like the payments).
     Refund.objects.filter(payment__reservation__in=sessions).delete()
     Payment.objects.filter(reservation__in=sessions).delete()
+    Checkout.objects.filter(reservation__in=sessions).delete()
     # Their series (made by the demo, or by someone during it), whose occurrences point at them.
     delete_series(Series.objects.filter(theirs))
     ReservationEvent.objects.filter(reservation__in=sessions).delete()

@@ -33,7 +33,8 @@ EVENTS_OF_KIND = {
     Kind.BOOKED: (Event.CREATED,),
     Kind.BOOKED_FOR_YOU: (Event.CREATED,),
     Kind.NEW_REQUEST: (Event.CREATED,),
-    Kind.NEW_BOOKING: (Event.CREATED,),
+    # A booking confirmed at once; or one paid for after its hold, confirmed by the payment.
+    Kind.NEW_BOOKING: (Event.CREATED, Event.CONFIRMED),
     Kind.CONFIRMED: (Event.CONFIRMED,),
     Kind.DECLINED: (Event.DECLINED,),
     Kind.CANCELLED: (Event.CANCELLED,),

@@ -68,7 +68,8 @@ class Ledger:
                 % {"amount": money_text(self.due), "time": formats.time_format(until, "H:i")}
             )
         for p in self.payments:
-            day = formats.date_format(timezone.localtime(p.created_at), "j \\d\\e F")
+            # "7 de diciembre", "December 7": the reader's language's own order and words.
+            day = formats.date_format(timezone.localtime(p.created_at), "MONTH_DAY_FORMAT")
             by = (
                 _("with Mercado Pago")
                 if p.method == Method.MERCADOPAGO

@@ -315,9 +315,10 @@ class StandIn:
 
 # The payer's side: what Checkout Pro shows, reduced to its choice.
 CHECKOUT_PAGE = """<!doctype html>
-<html lang="es"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mercado Pago (local stand-in)</title>
+<link rel="icon" href="data:,">
 <style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}
 button{{font-size:1rem;padding:.6rem 1rem;margin:.25rem 0;width:100%}}</style></head>
 <body><main>

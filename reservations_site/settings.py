@@ -359,6 +359,13 @@ BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "10/h")
 MERCADOPAGO_ACCESS_TOKEN = env("MERCADOPAGO_ACCESS_TOKEN")
 MERCADOPAGO_WEBHOOK_SECRET = env("MERCADOPAGO_WEBHOOK_SECRET")
 MERCADOPAGO_API_URL = env("MERCADOPAGO_API_URL")
+# Where booking and "Pay" send the patient: Checkout Pro's pages (the stand-in's own when it is
+# used). Browsers check a form's redirects against CSP form-action too, so these are allowed there.
+MERCADOPAGO_CHECKOUT_ORIGINS = (
+    [MERCADOPAGO_API_URL.rstrip("/")]
+    if MERCADOPAGO_API_URL
+    else ["https://www.mercadopago.com.ar", "https://sandbox.mercadopago.com.ar"]
+)
 # How long a session booked with a payment due is held for its patient to pay (never past its
 # start); unpaid by then, it lapses and frees its time. The worker asks Mercado Pago about open
 # holds and refunds in progress this often, for the notifications that never came.
@@ -435,7 +442,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'"],
+        # Booking and "Pay" post here and are redirected to Mercado Pago's checkout.
+        "form-action": ["'self'", *MERCADOPAGO_CHECKOUT_ORIGINS],
         "frame-ancestors": ["'none'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],

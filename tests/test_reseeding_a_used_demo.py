@@ -18,12 +18,15 @@ from django.core.management import call_command
 
 from accounts.models import ProfessionalProfile, User
 from notifications.models import Outbox
+from payments.models import Checkout, Payment, Refund
 from reservations.actions import ActionKind, Actor
 from reservations.models import Reservation, ReservationEvent, Status
 from scheduling.models import WorkingHours
 from series.models import Occurrence, Series, SeriesEvent, SkippedOccurrence
 
 from .conftest import CSRF_TOKEN, csrf_client, give_factor, make_user
+from .test_payments_client import standin_fixture  # noqa: F401 (used by its name)
+from .test_payments_webhook import deliver
 from .test_seed_demo import (
     DEMO_USERS,
     EVERY_STATE,
@@ -61,10 +64,11 @@ def upcoming(patient, pro):
     )
 
 
-def use_every_flow(patient, pro, staff):
+def use_every_flow(patient, pro, staff, standin):
     """What people do with the demo, through its pages. `patient` is one of `pro`'s, with a
     request waiting for them, a session inside the notice and two beyond it; `pro` has a session
-    in the last week without attendance, and one ahead with another patient."""
+    in the last week without attendance, and one ahead with another patient. `standin`: the local
+    Mercado Pago a deposit is paid at (make run starts one)."""
     for person in (pro, staff):
         # They set up two-step verification at their first login (README, "Two-step
         # verification"); reseeding keeps it.
@@ -83,8 +87,15 @@ def use_every_flow(patient, pro, staff):
     modality = re.search(r'name="modality" value="(\w+)"', page)[1]
     r = post(me, f"/book/{pro.pk}/", {"start": start, "modality": modality})
     assert r.status_code == 302, r.content.decode()
-    booked = Reservation.objects.get(pk=r["Location"].split("/")[2])
-    # ...and the professional declines that request, saying why.
+    if r["Location"].startswith(standin.url):
+        # Lic. Gómez asks a deposit: she pays it at the checkout, Mercado Pago tells the site.
+        booked = Reservation.objects.filter(client=patient).latest("created_at")
+        paid = standin.pay(r["Location"].rsplit("/", 1)[1])
+        assert deliver(paid["id"]).status_code == 200
+        assert booked.payments.get().status == "approved"
+    else:
+        booked = Reservation.objects.get(pk=r["Location"].split("/")[2])
+    # ...and the professional declines that request, saying why (a paid one is refunded).
     r = post(agenda, f"/agenda/{booked.pk}/decline/", {"reason": "Ese día no atiendo."})
     assert r.status_code == 302
 
@@ -233,11 +244,13 @@ def assert_the_demo_is_whole(old_ids):
     assert not ReservationEvent.objects.filter(reservation_id__in=old_ids).exists()
     assert not Outbox.objects.filter(reservation_id__in=old_ids).exists()
     assert not Occurrence.objects.filter(reservation_id__in=old_ids).exists()
+    assert not Checkout.objects.filter(reservation_id__in=old_ids).exists()
+    assert not Payment.objects.filter(reservation_id__in=old_ids).exists()
 
 
 @pytest.mark.parametrize("command", [["seed_demo"], ["seed_demo", "--reset"]], ids=" ".join)
 def test_the_demo_is_built_again_after_every_flow_has_been_used(
-    command, django_capture_on_commit_callbacks
+    command, django_capture_on_commit_callbacks, standin
 ):
     with time_machine.travel(NOW, tick=False):
         seed()
@@ -245,13 +258,18 @@ def test_the_demo_is_built_again_after_every_flow_has_been_used(
         staff = User.objects.get(email=RECEPTION)
         # Each action's messages are written once it commits, as in production.
         with django_capture_on_commit_callbacks(execute=True):
-            use_every_flow(User.objects.get(email=PATIENT), User.objects.get(email=GOMEZ), staff)
+            use_every_flow(
+                User.objects.get(email=PATIENT), User.objects.get(email=GOMEZ), staff, standin
+            )
             # The same done on the practice's own data, the series by the demo's receptionist.
-            use_every_flow(*outsiders(), staff)
+            use_every_flow(*outsiders(), staff, standin)
         theirs = outsiders_rows()
         assert theirs["messages"] and theirs["skipped"]
         used = demo_ids()
         assert Outbox.objects.filter(reservation_id__in=used).exists()
+        # The deposit paid for the request Lic. Gómez declined, and its refund.
+        assert Refund.objects.filter(payment__reservation_id__in=used).exists()
+        assert Checkout.objects.filter(reservation_id__in=used).exists()
         assert SkippedOccurrence.objects.filter(series__client__email=PATIENT).exists()
         # The professional cancelled the session inside the notice: a plain run rebuilds too.
         assert "within notice" not in states(NOW)
@@ -264,7 +282,7 @@ def test_the_demo_is_built_again_after_every_flow_has_been_used(
         assert outsiders_rows() == theirs
 
 
-def test_make_runs_sequence_twice_after_every_flow_has_been_used():
+def test_make_runs_sequence_twice_after_every_flow_has_been_used(standin):
     with time_machine.travel(NOW, tick=False):
         seed()
         seed_series()
@@ -272,6 +290,7 @@ def test_make_runs_sequence_twice_after_every_flow_has_been_used():
             User.objects.get(email=PATIENT),
             User.objects.get(email=GOMEZ),
             User.objects.get(email=RECEPTION),
+            standin,
         )
         used = demo_ids()
         for _ in range(2):  # make run: migrate, seed_demo, seed_demo_series
@@ -296,6 +315,7 @@ def test_the_reset_knows_every_kind_of_row_that_points_at_a_session():
         "ReservationEvent.reservation",
         "Outbox.reservation",
         "Payment.reservation",
+        "Checkout.reservation",
         "Occurrence.reservation",
         "Occurrence.series",
         "SkippedOccurrence.series",

@@ -1,4 +1,5 @@
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -271,6 +272,32 @@ def test_the_professionals_have_full_profiles_with_different_notices_and_contact
     assert gomez.phone and gomez.whatsapp and gomez.address and gomez.video_url
     assert ruiz.cancellation_notice_hours == 24
     assert not ruiz.phone and ruiz.contact_email and ruiz.video_url
+
+
+def test_lic_gomez_asks_a_deposit_online_and_dr_ruiz_nothing():
+    from payments.models import PaymentPolicy
+
+    seed()
+    seed()
+    policy = PaymentPolicy.objects.get()
+    assert policy.professional.email == "lic.gomez@turnos.example"
+    assert (policy.price, policy.collect, policy.deposit_percent, policy.late_keeps) == (
+        Decimal("20000.00"),
+        "deposit",
+        30,
+        "deposit",
+    )
+    assert policy.amount_due("Virtual") == Decimal("6000.00")
+
+
+def test_a_policy_changed_in_the_admin_survives_a_reseed():
+    from payments.models import PaymentPolicy
+
+    seed()
+    PaymentPolicy.objects.update(price=Decimal("25000.00"), collect="whole")
+    seed("--reset")
+    policy = PaymentPolicy.objects.get()
+    assert (policy.price, policy.collect) == (Decimal("25000.00"), "whole")
 
 
 def test_lic_gomez_has_sessions_and_pending_requests_from_another_patient():

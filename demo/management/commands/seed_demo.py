@@ -8,6 +8,7 @@ rebuilds.
 """
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -28,6 +29,7 @@ from demo.users import (
     SECOND_PROFESSIONAL,
     STAFF,
 )
+from payments.models import Collect, LateKeeps, PaymentPolicy
 from reservations.actions import ActionKind, Actor, recording
 from reservations.models import ACTIVE_STATUSES, Channel, Modality, Reservation, Status
 from scheduling.models import WorkingHours
@@ -56,6 +58,18 @@ PROFILES = {
         "video_url": "https://meet.jit.si/turnos-demo-ruiz",
         # His bookings are confirmed at once; Lic. Gómez approves each one.
         "requires_approval": False,
+    },
+}
+
+# What Lic. Gómez charges, and the deposit she asks for online when booking (paid at the local
+# Mercado Pago stand-in that `make run` starts; README, "Payments"). Dr. Ruiz is paid at his
+# practice: nothing online. Set once; changes made in the admin are kept.
+POLICIES = {
+    PROFESSIONAL: {
+        "price": Decimal("20000.00"),
+        "collect": Collect.DEPOSIT,
+        "deposit_percent": 30,
+        "late_keeps": LateKeeps.DEPOSIT,
     },
 }
 
@@ -222,6 +236,10 @@ class Command(BaseCommand):
                     )
                     for day, start, end, modality, session, pause in HOURS[user.email]
                 )
+            if user.email in POLICIES:
+                PaymentPolicy.objects.get_or_create(
+                    professional=user, defaults=POLICIES[user.email]
+                )
 
         missing = REQUIRED_STATES - demo_states(self.patient, self.now)
         if reset or missing:
@@ -235,7 +253,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data {done}. Log in with:"))
         for email, role in [
             (PATIENT, "patient: upcoming (one within 48 h), cancelled and past sessions"),
-            (PROFESSIONAL, "professional (48 h notice)"),
+            (PROFESSIONAL, "professional (48 h notice; a 30% deposit paid online to book)"),
             (SECOND_PROFESSIONAL, "professional (24 h notice)"),
             (STAFF, f"reception (staff in the group {RECEPTION}, not a superuser), /admin/"),
         ]:

@@ -279,7 +279,7 @@ class StandIn:
                 item = preference["items"][0]
                 page = CHECKOUT_PAGE.format(
                     title=html.escape(item.get("title", "")),
-                    amount=html.escape(str(item["unit_price"])),
+                    amount=html.escape(f"{Decimal(str(item['unit_price'])):.2f}"),
                     currency=html.escape(item.get("currency_id", "ARS")),
                     approve=f"/checkout/{pref_id}/approve",
                     reject=f"/checkout/{pref_id}/reject",

@@ -515,6 +515,13 @@ def _confirm_page(request, professional, now, moving=None):
         "chosen": chosen if chosen in slot.modalities else slot.modalities[0],
         "needs_approval": booking.needs_approval(professional),
         "move_request": moving is not None and booking.is_move_request(moving),
+        # Booking asks for a payment (a move never does: what was paid goes with the session).
+        "pays": moving is None and paid_booking.asks_payment(professional),
+        "hold_minutes": settings.PAYMENT_HOLD_MINUTES,
+        "price_lines": payment_ledger.policy_lines(
+            paid_booking.policy_of(professional) if moving is None else None,
+            _notice_hours(professional),
+        ),
         "action": (
             reverse("reschedule", args=[moving.pk])
             if moving is not None

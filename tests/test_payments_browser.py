@@ -156,7 +156,7 @@ def test_a_patient_pays_the_deposit_to_book_and_gets_it_back_when_she_cancels_in
     page.locator(f'a.slot[href="{chosen}"]').click()
     page.wait_for_url("**/confirm/?start=*")
     page.get_by_label("Virtual").check()
-    page.get_by_role("button", name="Book this time").click()
+    page.get_by_role("button", name="Book and pay").click()
 
     # Sent to Mercado Pago's checkout (the stand-in), the session held for her meanwhile.
     page.wait_for_url(f"{mercado_pago.url}/checkout/*")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from reservations.models import Status
 
+from .booking import policy_of
 from .models import (
     OPEN_REFUNDS,
     RECEIVED,
@@ -171,7 +172,7 @@ def ledgers(rows, now=None, checkouts_joined=False):
         if account.checkout is not None:
             account.due = account.checkout.amount
         else:
-            policy = _policy_of(r.professional)
+            policy = policy_of(r.professional)
             account.due = policy.amount_due(r.session_modality) if policy else ZERO
     return accounts
 
@@ -180,13 +181,6 @@ def _checkout_of(reservation):
     try:
         return reservation.checkout
     except Checkout.DoesNotExist:
-        return None
-
-
-def _policy_of(professional):
-    try:
-        return professional.payment_policy
-    except PaymentPolicy.DoesNotExist:
         return None
 
 

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from reservations.tasks import enqueue_unless_waiting
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ def carry_out_refund(refund_id):
 
 @task()
 def reconcile():
-    ensure_reconciling(later=True)
+    ensure_reconciling()
     return reconcile_once(timezone.now())
 
 
@@ -71,18 +73,7 @@ def reconcile_once(now):
     return asked
 
 
-def ensure_reconciling(later=False):
-    """Enqueue the next run unless one is already waiting (`later`: from a run itself, which is
-    RUNNING, not waiting). Call after commit (Django's tasks docs)."""
-    backend = reconcile.get_backend()
-    if not backend.supports_defer:
-        return None
-    from django_tasks_db import DatabaseBackend
-
-    if isinstance(backend, DatabaseBackend):
-        from django_tasks_db.models import DBTaskResult
-
-        waiting = DBTaskResult.objects.filter(status="READY", task_path=reconcile.module_path)
-        if waiting.exists():
-            return None
-    return reconcile.using(run_after=timezone.now() + _every()).enqueue()
+def ensure_reconciling():
+    """Enqueue the next run unless one is already waiting (a run asks for its successor). Call
+    after commit (Django's tasks docs)."""
+    return enqueue_unless_waiting(reconcile, timezone.now() + _every())

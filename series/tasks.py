@@ -13,6 +13,8 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from reservations.tasks import enqueue_unless_waiting
+
 EVERY = timedelta(days=1)
 
 
@@ -20,24 +22,11 @@ EVERY = timedelta(days=1)
 def extend_series():
     from .services import extend_all_series
 
-    ensure_scheduled(later=True)
+    ensure_scheduled()
     return extend_all_series(timezone.now())
 
 
-def ensure_scheduled(later=False):
-    """Enqueue the next daily run unless one is already waiting. `later`: from a run itself, which
-    is RUNNING, not waiting, so it schedules the next one. Call after commit (Django's tasks
-    docs), as series.services.schedule_extension does."""
-    backend = extend_series.get_backend()
-    if not backend.supports_defer:
-        # A backend that runs tasks at once cannot hold one for tomorrow; cron runs them then.
-        return None
-    from django_tasks_db import DatabaseBackend
-
-    if isinstance(backend, DatabaseBackend):
-        from django_tasks_db.models import DBTaskResult
-
-        waiting = DBTaskResult.objects.filter(status="READY", task_path=extend_series.module_path)
-        if waiting.exists():
-            return None
-    return extend_series.using(run_after=timezone.now() + EVERY).enqueue()
+def ensure_scheduled():
+    """Enqueue the next daily run unless one is already waiting (a run asks for its successor).
+    Call after commit (Django's tasks docs), as series.services.schedule_extension does."""
+    return enqueue_unless_waiting(extend_series, timezone.now() + EVERY)

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from payments.ledger import ledger, ledgers, money_text
 from payments.models import MONEY_DIGITS, RECEIVED, ZERO, Payment
-from reservations.models import Status
 
 # What a list of sessions joins in its own query so that the amount due of a held one needs no
 # query of its own: the checkout made when its patient went to pay, and the policy it was held by.
@@ -39,12 +38,6 @@ class Money:
 NOTHING = Money("", "")
 
 
-def held(r):
-    """Whether `r` is held for its patient's payment: not a request for its professional yet
-    (Reservation.confirm refuses it; the payment confirms it)."""
-    return r.status == Status.PENDING and r.awaiting_payment
-
-
 def money_of(account):
     """The short phrase for a session's Ledger (payments.ledger)."""
     r = account.reservation
@@ -61,7 +54,7 @@ def money_of(account):
     if status == "refunded":
         return Money("refunded", _("Refunded %(amount)s") % {"amount": money_text(account.paid)})
     # Held and unpaid, its amount due or its hold just lapsed (the worker cancels it soon).
-    if status == "due" or held(r):
+    if status == "due" or r.held_for_payment:
         return Money("waiting", _("Waiting for payment"))
     return NOTHING
 

@@ -376,7 +376,7 @@ def _answer(request, r, now, refusal, done):
 def confirm(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
-    if money.held(r):
+    if r.held_for_payment:
         # Reservation.confirm refuses it too; this says why.
         return _answer(request, r, now, _(WAITING_FOR_PAYMENT), "")
     confirmed = r.confirm(by=_as_professional(request), now=now)
@@ -390,7 +390,7 @@ def confirm(request, pk):
 def decline(request, pk):
     r = _get_session_for_professional(request, pk)
     now = timezone.now()
-    if money.held(r):
+    if r.held_for_payment:
         return _answer(request, r, now, _(WAITING_FOR_PAYMENT), "")
     reason = request.POST.get("reason", "")
     refusal = r.decline(by=_as_professional(request), reason=reason, now=now)

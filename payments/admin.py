@@ -357,7 +357,7 @@ class ReservationAdmin(BaseReservationAdmin):
             "opts": self.opts,
             "original": obj,
             "when": when_text(obj),
-            "held": obj.status == Status.PENDING and obj.awaiting_payment,
+            "held": obj.held_for_payment,
             "form": form,
             "change_url": change_url,
         }
@@ -414,7 +414,7 @@ def payment_line(payment):
 
 def suggested_amount(reservation):
     """What the form offers: what paying for a held session costs, else the session's price."""
-    if reservation.status == Status.PENDING and reservation.awaiting_payment:
+    if reservation.held_for_payment:
         return amount_to_pay(reservation) or None
     policy = PaymentPolicy.objects.filter(professional_id=reservation.professional_id).first()
     return policy.price_for(reservation.session_modality) if policy else None

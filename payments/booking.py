@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from reservations.models import Reservation, Status
+from reservations.models import Reservation
 from scheduling import booking
 
 from . import mercadopago, tasks
@@ -74,8 +74,7 @@ def payable(reservation, now=None):
     """Whether `reservation` may be paid now: held for its payment, and time enough left."""
     now = now or timezone.now()
     return (
-        reservation.status == Status.PENDING
-        and reservation.awaiting_payment
+        reservation.held_for_payment
         and reservation.expires_at is not None
         and reservation.expires_at - now >= LEAST_TO_PAY
     )

@@ -123,8 +123,12 @@ def ledger(reservation, now=None):
             account.refunds.append(refund)
             if refund.status in OPEN_REFUNDS:
                 account.coming += refund.amount
-    held = reservation.status == Status.PENDING and reservation.awaiting_payment
-    if held and not payments and reservation.expires_at and reservation.expires_at > now:
+    if (
+        reservation.held_for_payment
+        and not payments
+        and reservation.expires_at
+        and reservation.expires_at > now
+    ):
         account.due = amount_to_pay(reservation)
     return account
 
@@ -158,7 +162,7 @@ def ledgers(rows, now=None, checkouts_joined=False):
         account.paid += p.amount
         account.refunded += p.amount_refunded
         account.coming += p.coming or ZERO
-    held = [r for r in rows if r.status == Status.PENDING and r.awaiting_payment]
+    held = [r for r in rows if r.held_for_payment]
     checkouts = {}
     if held and checkouts_joined:
         checkouts = {r.pk: _checkout_of(r) for r in held}

@@ -454,13 +454,13 @@ def payment_return(request, pk):
     yet. Asked by htmx every few seconds while it waits (the "status" partial)."""
     reservation = _get_reservation_for_client(request, pk)
     now = timezone.now()
-    if reservation.awaiting_payment and reservation.status == Status.PENDING:
+    if reservation.held_for_payment:
         # Mercado Pago down: the webhook or the worker tells us later.
         with contextlib.suppress(mercadopago.MercadoPagoError):
             payment_rules.reconcile(reservation, now=now)
         reservation = _get_reservation_for_client(request, pk)
     account = payment_ledger.ledger(reservation, now)
-    waiting = reservation.awaiting_payment and reservation.status == Status.PENDING
+    waiting = reservation.held_for_payment
     ctx = {
         "r": reservation,
         "now": now,

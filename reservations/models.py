@@ -402,6 +402,12 @@ class Reservation(models.Model):
         return old if old.status == Status.CONFIRMED else None
 
     @property
+    def held_for_payment(self):
+        """PENDING while its patient pays for it (awaiting_payment): not a request for its
+        professional yet, and only the payment confirms it."""
+        return self.status == Status.PENDING and self.awaiting_payment
+
+    @property
     def duration(self):
         return self.end_time - self.start_time
 

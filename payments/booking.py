@@ -20,7 +20,7 @@ from reservations.models import Reservation
 from scheduling import booking
 
 from . import mercadopago, tasks
-from .models import Checkout, PaymentPolicy
+from .models import Checkout, Collect, PaymentPolicy
 
 # Mercado Pago refuses a preference that expires too soon to pay; a hold with less left than
 # this is not sent to pay (it lapses).
@@ -51,7 +51,7 @@ def due(professional, modality):
 def asks_payment(professional):
     """Whether booking `professional` asks for a payment (in some modality)."""
     policy = policy_of(professional)
-    return bool(policy and policy.collect != "none")
+    return bool(policy and policy.collect != Collect.NONE)
 
 
 def book(patient, professional, start_time, modality, *, now, channel):

@@ -306,7 +306,7 @@ def _week_context(request, professional, now, *, week=None, moving=None):
     # What refuses her whatever time she picks is said before she picks: the times are shown,
     # but not as links.
     policy = paid_booking.policy_of(professional) if moving is None else None
-    holding = bool(policy and policy.collect != "none")
+    holding = moving is None and paid_booking.asks_payment(professional)
     blocked = (
         booking.booking_refusal(patient, professional, now, holding=holding)
         if moving is None
@@ -415,10 +415,8 @@ def book(request, pk):
 
 
 def _notice_hours(professional):
-    profile = ProfessionalProfile.objects.filter(user=professional).first()
-    return (
-        profile.cancellation_notice_hours if profile else settings.DEFAULT_CANCELLATION_NOTICE_HOURS
-    )
+    # Reservation.notice_period's rule, on the profile that came joined with the professional.
+    return int(Reservation(professional=professional).notice_period.total_seconds() // 3600)
 
 
 def _to_checkout(request, reservation, now):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from reservations.models import Status
 
+from . import rules
 from .booking import policy_of
 from .models import (
     OPEN_REFUNDS,
@@ -19,7 +20,6 @@ from .models import (
     Checkout,
     Method,
     Payment,
-    PaymentPolicy,
     Refund,
 )
 
@@ -189,20 +189,16 @@ def _checkout_of(reservation):
 
 
 def amount_to_pay(reservation):
-    """What paying for this held session costs: its checkout's amount, else its policy's."""
-    checkout = Checkout.objects.filter(reservation=reservation).first()
-    if checkout is not None:
-        return checkout.amount
-    policy = PaymentPolicy.objects.filter(professional_id=reservation.professional_id).first()
-    return policy.amount_due(reservation.session_modality) if policy else ZERO
+    """What paying for this held session costs: what a payment for it must be
+    (rules.amount_asked), ZERO when nothing is asked."""
+    asked = rules.amount_asked(reservation)
+    return asked[0] if asked else ZERO
 
 
 def message_context(sender, reservation, row, **kwargs):
     """notifications.emails.message_context: the money lines of a message to the patient, and
     for a refund's message how much and why."""
     from notifications.models import Kind
-
-    from .rules import refund_reason_text
 
     extra = {"money": ledger(reservation).lines()}
     if row.kind == Kind.REFUNDED:
@@ -218,7 +214,7 @@ def message_context(sender, reservation, row, **kwargs):
             old, new = event.changes.get("refunded", ["0", "0"])
             amount = Decimal(new) - Decimal(old)
         extra["refund_amount"] = money_text(amount)
-        extra["refund_reason"] = refund_reason_text(refund[1]) if refund else ""
+        extra["refund_reason"] = rules.refund_reason_text(refund[1]) if refund else ""
         extra["money"] = []  # the message is the refund itself
     return extra
 

@@ -266,35 +266,32 @@ def _paid_status(r, now):
 def _accept(r, action, now):
     """The session held for this payment (still holding its time, even if its hold has just
     lapsed: nobody else could take it) is paid."""
-    status, expires_at = _paid_status(r, now)
-    Reservation.objects.filter(pk=r.pk).update(
-        status=status, expires_at=expires_at, awaiting_payment=False
-    )
-    _log_paid(r, action, Status.PENDING, status)
+    _write_paid(r, Reservation.objects.filter(pk=r.pk), action, now)
 
 
 def _reinstate(r, payment, action, now):
     """The hold lapsed before the payment came: the session comes back if its time is still free
     (the database's guard against overlaps decides), else the payment is refunded in full."""
-    status, expires_at = _paid_status(r, now)
+    rows = Reservation.objects.filter(pk=r.pk, status=Status.CANCELLED)
     try:
         with transaction.atomic():
-            Reservation.objects.filter(pk=r.pk, status=Status.CANCELLED).update(
-                status=status,
-                expires_at=expires_at,
-                awaiting_payment=False,
-                cancelled_at=None,
-                cancelled_by=None,
-                cancellation_reason="",
-            )
+            _write_paid(r, rows, action, now, uncancel=True)
     except IntegrityError:
         return _refund_all(payment, action, "slot_taken")
-    _log_paid(r, action, Status.CANCELLED, status)
     return None
 
 
-def _log_paid(r, action, old_status, status):
-    r.refresh_from_db()
+def _write_paid(r, rows, action, now, uncancel=False):
+    """`rows` (session `r`) updated to paid (_paid_status), as `r` shows it too, and its event
+    logged. `uncancel`: it was cancelled when its hold lapsed, and is not any more."""
+    old_status = r.status
+    status, expires_at = _paid_status(r, now)
+    fields = {"status": status, "expires_at": expires_at, "awaiting_payment": False}
+    if uncancel:
+        fields.update(cancelled_at=None, cancelled_by=None, cancellation_reason="")
+    rows.update(**fields)
+    for name, value in fields.items():
+        setattr(r, name, value)
     if status == Status.CONFIRMED:
         what = ReservationEvent.Action.CONFIRMED
     else:
